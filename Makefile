@@ -1,0 +1,44 @@
+# Developers and CI run the same targets. `make test` builds its own virtual environment.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install lint typecheck test unit e2e bench demo docs completions clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check assistcli agentd tests
+	$(BIN)/ruff format --check assistcli agentd tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Lint, types and every test. pytest exits non-zero (5) when no test ran, which fails the target.
+test: lint typecheck
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+docs: $(STAMP)
+	$(BIN)/python -m assistcli.docgen docs/api.md
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

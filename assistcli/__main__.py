@@ -1,0 +1,3 @@
+from assistcli.cli import main
+
+main()

@@ -1,0 +1,130 @@
+"""`assistcli controller ...`: run and administer the controller."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from assistcli.paths import data_dir as default_data_dir
+
+if TYPE_CHECKING:
+    from assistcli.controller.store import Store
+
+T = TypeVar("T")
+
+DATA_DIR = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=default_data_dir,
+    show_default="$XDG_DATA_HOME/assist",
+    help="Directory holding the controller's database.",
+)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`HOST:PORT` or `[IPv6]:PORT`."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def with_store(data_dir: Path, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the controller's store, run `work`, close it."""
+    from assistcli.controller.store import open_store
+
+    async def run() -> T:
+        store = open_store(None, data_dir)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+@click.group()
+def controller() -> None:
+    """Run and administer the Cloud Assistant controller."""
+
+
+@controller.command()
+@click.option(
+    "--listen",
+    default="127.0.0.1:8742",
+    show_default=True,
+    help="Address to serve the API on, HOST:PORT.",
+)
+@DATA_DIR
+@click.option("--store", "store_url", help="Store URL (default: SQLite in the data directory).")
+@click.option(
+    "--delivery-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds an instance has to pick up a task before it ends Aborted (DeliveryTimeout).",
+)
+def serve(listen: str, data_dir: Path, store_url: str | None, delivery_timeout: float) -> None:
+    """Serve the Cloud Assistant API in the foreground until interrupted."""
+    from assistcli.controller.server import serve as run_server
+    from assistcli.controller.settings import Settings
+
+    host, port = parse_listen(listen)
+    if store_url and not store_url.startswith("sqlite:///"):
+        raise click.BadParameter("only sqlite:///PATH stores are supported", param_hint="--store")
+    run_server(
+        Settings(
+            data_dir=data_dir,
+            host=host,
+            port=port,
+            store_url=store_url,
+            delivery_timeout=delivery_timeout,
+        )
+    )
+
+
+@controller.group("access-key")
+def access_key() -> None:
+    """Manage the API keys that sign requests."""
+
+
+@access_key.command("create")
+@DATA_DIR
+def create_access_key(data_dir: Path) -> None:
+    """Create an API key pair and print it once, as JSON."""
+    key_id = "LTAI" + secrets.token_hex(10)
+    secret = secrets.token_urlsafe(24)
+    with_store(data_dir, lambda store: store.add_access_key(key_id, secret, time.time()))
+    click.echo(json.dumps({"AccessKeyId": key_id, "AccessKeySecret": secret}, indent=2))
+
+
+@controller.group("instance")
+def instance() -> None:
+    """Manage instances directly in the store (agents register themselves with agentd)."""
+
+
+@instance.command("add")
+@DATA_DIR
+@click.option("--name", default=socket.gethostname, help="Instance name.")
+@click.option("--instance-id", help="Use this ID instead of a new mi-... one.")
+def add_instance(data_dir: Path, name: str, instance_id: str | None) -> None:
+    """Register an instance record and print its ID."""
+    from assistcli.controller.ids import new_id
+    from assistcli.controller.models import Instance
+
+    record = Instance(
+        instance_id=instance_id or new_id("mi-"),
+        instance_name=name,
+        registration_time=time.time(),
+    )
+    with_store(data_dir, lambda store: store.add_instance(record))
+    click.echo(record.instance_id)

@@ -1,0 +1,61 @@
+"""From an authenticated call to a response: table lookup, decoding, idempotency, handler."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from assistcli.api.actions import API_VERSION, BY_NAME
+from assistcli.api.codec import Args, decode
+from assistcli.api.spec import Action
+from assistcli.controller.auth import Call
+from assistcli.controller.context import Context
+from assistcli.controller.handlers import HANDLERS
+from assistcli.errors import ApiError, missing
+
+REGION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+async def dispatch(ctx: Context, call: Call) -> dict[str, Any]:
+    """Run the call's action and return its response fields (without RequestId)."""
+    if not call.action:
+        raise missing("Action")
+    action = BY_NAME.get(call.action)
+    if action is None:
+        raise ApiError("InvalidAction.NotFound")
+    if not call.version:
+        raise missing("Version")
+    if call.version != API_VERSION:
+        raise ApiError.of("InvalidVersion", version=call.version)
+    if call.format.upper() != "JSON":
+        raise ApiError("InvalidParameter.Format")
+    args = decode(action, call.params)
+    if not REGION_ID.match(args.text("RegionId")):
+        raise ApiError("InvalidRegionId.Malformed")
+    token = args.text("ClientToken")
+    if action.idempotent and token:
+        return await _once(ctx, action, args, token)
+    return await HANDLERS[action.name](ctx, args)
+
+
+async def _once(ctx: Context, action: Action, args: Args, token: str) -> dict[str, Any]:
+    """Run an idempotent action at most once per ClientToken and replay its first result."""
+    if not token.isascii():
+        raise ApiError("InvalidClientToken.Malformed")
+    fingerprint = args.fingerprint()
+    claim = await ctx.store.claim_token(action.name, token, fingerprint, ctx.now)
+    if not claim.fresh:
+        if claim.fingerprint != fingerprint:
+            raise ApiError("IdempotentParameterMismatch")
+        if claim.result is None:
+            raise ApiError("IdempotentProcessing")
+        result: dict[str, Any] = json.loads(claim.result)
+        return result
+    try:
+        result = await HANDLERS[action.name](ctx, args)
+    except BaseException:
+        await ctx.store.release_token(action.name, token)
+        raise
+    await ctx.store.finish_token(action.name, token, json.dumps(result))
+    return result

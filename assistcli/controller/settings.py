@@ -1,0 +1,18 @@
+"""Controller settings, fixed at start-up and passed down explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8742
+    store_url: str | None = None  # default: SQLite in data_dir
+    delivery_timeout: float = 60.0  # seconds a record may stay Pending before it is Aborted
+    max_clock_skew: float = 900.0  # seconds a signed request's timestamp may be off
+    max_commands: int = 50_000  # CmdCount.ExceedQuota beyond this
+    max_request_line: int = 1024 * 1024  # long URLs carry 24 KB of Base64 content

@@ -1,0 +1,172 @@
+"""The Store contract. Its docstrings are the specification every backend must meet.
+
+Every method is atomic and durable: when it returns, the change is committed. Times (`now`) are
+always passed in, so callers and tests own the clock.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from assistcli.controller.models import (
+    Command,
+    CommandFilter,
+    Instance,
+    Invocation,
+    InvocationFilter,
+    Page,
+    PageRequest,
+    Result,
+    ResultFilter,
+    Tag,
+    Target,
+    TokenClaim,
+)
+
+
+class Store(abc.ABC):
+    """Persistence for access keys, commands, invocations, per-instance records and instances."""
+
+    # Lifecycle -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations, in order, each exactly once."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections; pending work is already committed."""
+
+    # Authentication ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_access_key(self, access_key_id: str, secret: str, now: float) -> None:
+        """Store an API key pair. Signatures are HMACs, so the secret itself must be kept."""
+
+    @abc.abstractmethod
+    async def access_key_secret(self, access_key_id: str) -> str | None:
+        """The secret of an enabled key, or None when the key is unknown."""
+
+    @abc.abstractmethod
+    async def use_nonce(self, nonce: str, now: float, keep_for: float) -> bool:
+        """Record a signature nonce. False if it was already recorded less than `keep_for`
+        seconds ago (a replay); older records may be forgotten."""
+
+    # Idempotency ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def claim_token(self, scope: str, token: str, fingerprint: str, now: float) -> TokenClaim:
+        """Claim ClientToken `token` within `scope` (the action name).
+
+        A new token is recorded as in progress and returns `fresh=True`. A known one returns
+        `fresh=False` with the fingerprint it was first claimed with and, once finished, its
+        stored result (None while the first request is still running)."""
+
+    @abc.abstractmethod
+    async def finish_token(self, scope: str, token: str, result: str) -> None:
+        """Store the JSON result of the request that claimed the token."""
+
+    @abc.abstractmethod
+    async def release_token(self, scope: str, token: str) -> None:
+        """Forget a claim whose request failed, so a corrected retry can run."""
+
+    # Commands -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def insert_command(self, command: Command) -> None:
+        """Insert a command and its tags."""
+
+    @abc.abstractmethod
+    async def get_command(self, command_id: str) -> Command | None:
+        """The command with its tags, or None."""
+
+    @abc.abstractmethod
+    async def update_command(self, command: Command) -> None:
+        """Overwrite the mutable fields (name, description, working dir, timeout, launcher)."""
+
+    @abc.abstractmethod
+    async def delete_command(self, command_id: str) -> bool:
+        """Delete a command and its tags; False if it did not exist. Invocations keep their
+        own copy of what they ran."""
+
+    @abc.abstractmethod
+    async def count_commands(self) -> int: ...
+
+    @abc.abstractmethod
+    async def list_commands(self, where: CommandFilter, page: PageRequest) -> Page[Command]:
+        """Commands matching every given filter, newest first. `*` in name and description
+        filters matches any text."""
+
+    # Instances ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def add_instance(self, instance: Instance) -> None: ...
+
+    @abc.abstractmethod
+    async def known_instances(self, instance_ids: Sequence[str]) -> set[str]:
+        """The subset of `instance_ids` that are registered."""
+
+    @abc.abstractmethod
+    async def instances_tagged(self, tags: Sequence[Tag]) -> list[str]:
+        """Registered instances that carry every tag in `tags`."""
+
+    # Invocations ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def insert_invocation(self, invocation: Invocation) -> None:
+        """Insert an invocation, its per-instance targets and tags, and count one more use of
+        its command (if the command still exists)."""
+
+    @abc.abstractmethod
+    async def get_invocation(self, invoke_id: str) -> Invocation | None:
+        """The invocation with its targets and tags, or None."""
+
+    @abc.abstractmethod
+    async def list_invocations(
+        self, where: InvocationFilter, page: PageRequest
+    ) -> Page[Invocation]:
+        """Invocations (with targets and tags) matching every filter, newest first."""
+
+    @abc.abstractmethod
+    async def list_results(self, where: ResultFilter, page: PageRequest) -> Page[Result]:
+        """Per-instance records matching every filter, newest invocation first."""
+
+    @abc.abstractmethod
+    async def stop_targets(self, invoke_id: str, instance_ids: Sequence[str], now: float) -> None:
+        """Stop the invocation on `instance_ids` (all when empty): records not yet started become
+        Cancelled, running ones Stopping; finished ones are left alone. Sets StopTime."""
+
+    @abc.abstractmethod
+    async def abort_undelivered(self, created_before: float, now: float) -> int:
+        """Records still Pending that were created before `created_before` end Aborted with
+        ErrorCode DeliveryTimeout. Returns how many."""
+
+    @abc.abstractmethod
+    async def update_targets(self, targets: Sequence[Target]) -> None:
+        """Overwrite these records and refresh their invocations' aggregate statuses."""
+
+    # Tags -----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def existing_resources(self, resource_type: str, resource_ids: Sequence[str]) -> set[str]:
+        """The subset of `resource_ids` of `resource_type` that exist."""
+
+    @abc.abstractmethod
+    async def tag(
+        self, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
+    ) -> None:
+        """Set tags, replacing the value of keys a resource already has."""
+
+    @abc.abstractmethod
+    async def untag(
+        self, resource_type: str, resource_ids: Sequence[str], keys: Sequence[str] | None
+    ) -> None:
+        """Remove the given keys, or every tag when `keys` is None."""
+
+    @abc.abstractmethod
+    async def list_tags(
+        self,
+        resource_type: str,
+        resource_ids: Sequence[str],
+        tags: Sequence[Tag],
+        page: PageRequest,
+    ) -> Page[tuple[str, str, str]]:
+        """(resource id, key, value) rows of resources of `resource_type`, limited to
+        `resource_ids` when given and to resources carrying every tag of `tags`."""
+
+    @abc.abstractmethod
+    async def tag_count(self, resource_type: str, resource_id: str) -> int: ...

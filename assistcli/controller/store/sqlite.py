@@ -1,0 +1,609 @@
+"""SQLite backend: one connection owned by one writer thread, WAL, synchronous=FULL.
+
+Every call runs on that thread and commits before it returns, so an acknowledged write survives
+a crash of the process (and, with synchronous=FULL, of the machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from assistcli.api import status as st
+from assistcli.controller.models import (
+    Command,
+    CommandFilter,
+    Instance,
+    Invocation,
+    InvocationFilter,
+    Page,
+    PageRequest,
+    Result,
+    ResultFilter,
+    Tag,
+    Target,
+    TokenClaim,
+)
+from assistcli.controller.store.base import Store
+from assistcli.controller.store.schema import migrations
+
+R = TypeVar("R")
+
+# Columns are the models' fields; tags and targets live in their own tables.
+COMMAND_FIELDS = [f.name for f in fields(Command) if f.name != "tags"]
+INVOCATION_FIELDS = [f.name for f in fields(Invocation) if f.name not in ("targets", "tags")]
+TARGET_FIELDS = [f.name for f in fields(Target)]
+NONCE_PURGE_INTERVAL = 60.0
+
+
+class Where:
+    """AND-ed SQL conditions with their parameters."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def equal(self, column: str, value: object | None) -> None:
+        if value is not None and value != "":
+            self.add(f"{column} = ?", value)
+
+    def tags(self, resource_type: str, id_column: str, tags: Sequence[Tag]) -> None:
+        for key, value in tags:
+            match_value = " AND t.value = ?" if value else ""
+            self.add(
+                "EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = ? AND t.resource_id = "
+                f"{id_column} AND t.key = ?{match_value})",
+                *([resource_type, key, value] if value else [resource_type, key]),
+            )
+
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.clauses) if self.clauses else ""
+
+
+def like_pattern(wildcard: str) -> str:
+    """`web*` -> `web%`, with LIKE's own metacharacters escaped."""
+    escaped = wildcard.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+class SqliteStore(Store):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None
+        self._next_nonce_purge = 0.0
+
+    async def _run(self, work: Callable[..., R], *args: Any) -> R:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, work, *args)
+
+    def _transaction(self, work: Callable[..., R], *args: Any) -> R:
+        assert self._conn is not None, "store is not open"
+        with self._conn:
+            return work(self._conn, *args)
+
+    # Lifecycle ------------------------------------------------------------------------------
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._connect)
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)  # secrets live here
+        os.close(fd)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "applied_at REAL NOT NULL)"
+        )
+        applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for version, script in migrations():
+            if version not in applied:
+                conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nINSERT INTO schema_migrations "
+                    f"VALUES ({version}, {time.time()});\nCOMMIT;"
+                )
+        conn.isolation_level = "DEFERRED"  # `with conn:` now wraps each call in a transaction
+        self._conn = conn
+
+    async def close(self) -> None:
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
+        self._executor.shutdown(wait=True)
+
+    # Authentication ---------------------------------------------------------------------------
+    async def add_access_key(self, access_key_id: str, secret: str, now: float) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO access_keys (access_key_id, secret, created_at) VALUES (?, ?, ?)",
+                (access_key_id, secret, now),
+            )
+        )
+
+    async def access_key_secret(self, access_key_id: str) -> str | None:
+        def read(c: sqlite3.Connection) -> str | None:
+            row = c.execute(
+                "SELECT secret FROM access_keys WHERE access_key_id = ? AND enabled = 1",
+                (access_key_id,),
+            ).fetchone()
+            return str(row[0]) if row else None
+
+        return await self._run(read)
+
+    async def use_nonce(self, nonce: str, now: float, keep_for: float) -> bool:
+        def record(c: sqlite3.Connection) -> bool:
+            if now >= self._next_nonce_purge:
+                c.execute("DELETE FROM nonces WHERE used_at < ?", (now - keep_for,))
+                self._next_nonce_purge = now + NONCE_PURGE_INTERVAL
+            row = c.execute("SELECT used_at FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
+            if row and row[0] >= now - keep_for:
+                return False
+            c.execute("INSERT OR REPLACE INTO nonces VALUES (?, ?)", (nonce, now))
+            return True
+
+        return await self._run(record)
+
+    # Idempotency ----------------------------------------------------------------------------------
+    async def claim_token(self, scope: str, token: str, fingerprint: str, now: float) -> TokenClaim:
+        def claim(c: sqlite3.Connection) -> TokenClaim:
+            inserted = c.execute(
+                "INSERT OR IGNORE INTO client_tokens (scope, token, fingerprint, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (scope, token, fingerprint, now),
+            ).rowcount
+            if inserted:
+                return TokenClaim(fresh=True, fingerprint=fingerprint)
+            row = c.execute(
+                "SELECT fingerprint, result FROM client_tokens WHERE scope = ? AND token = ?",
+                (scope, token),
+            ).fetchone()
+            return TokenClaim(fresh=False, fingerprint=row[0], result=row[1])
+
+        return await self._run(claim)
+
+    async def finish_token(self, scope: str, token: str, result: str) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE client_tokens SET result = ? WHERE scope = ? AND token = ?",
+                (result, scope, token),
+            )
+        )
+
+    async def release_token(self, scope: str, token: str) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "DELETE FROM client_tokens WHERE scope = ? AND token = ? AND result IS NULL",
+                (scope, token),
+            )
+        )
+
+    # Commands -------------------------------------------------------------------------------------
+    async def insert_command(self, command: Command) -> None:
+        def insert(c: sqlite3.Connection) -> None:
+            _insert(c, "commands", COMMAND_FIELDS, _command_row(command))
+            _set_tags(c, "command", [command.command_id], command.tags)
+
+        await self._run(insert)
+
+    async def get_command(self, command_id: str) -> Command | None:
+        page = await self.list_commands(CommandFilter(command_id=command_id), PageRequest(limit=1))
+        return page.items[0] if page.items else None
+
+    async def update_command(self, command: Command) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE commands SET name = ?, description = ?, working_dir = ?, timeout = ?, "
+                "launcher = ? WHERE command_id = ?",
+                (
+                    command.name,
+                    command.description,
+                    command.working_dir,
+                    command.timeout,
+                    command.launcher,
+                    command.command_id,
+                ),
+            )
+        )
+
+    async def delete_command(self, command_id: str) -> bool:
+        def delete(c: sqlite3.Connection) -> bool:
+            c.execute(
+                "DELETE FROM tags WHERE resource_type = 'command' AND resource_id = ?",
+                (command_id,),
+            )
+            return (
+                c.execute("DELETE FROM commands WHERE command_id = ?", (command_id,)).rowcount > 0
+            )
+
+        return await self._run(delete)
+
+    async def count_commands(self) -> int:
+        return await self._run(
+            lambda c: int(c.execute("SELECT count(*) FROM commands").fetchone()[0])
+        )
+
+    async def list_commands(self, where: CommandFilter, page: PageRequest) -> Page[Command]:
+        cond = Where()
+        cond.equal("command_id", where.command_id)
+        cond.equal("type", where.type)
+        cond.equal("resource_group_id", where.resource_group_id)
+        for column, value in (("name", where.name), ("description", where.description)):
+            if value:
+                cond.add(f"{column} LIKE ? ESCAPE '\\'", like_pattern(value))
+        cond.tags("command", "commands.command_id", where.tags)
+
+        def read(c: sqlite3.Connection) -> Page[Command]:
+            rows, total = _page(c, "commands", cond, "creation_time DESC, command_id", page)
+            tags = _tags_of(c, "command", [r["command_id"] for r in rows])
+            items = [_command(r, tags.get(r["command_id"], [])) for r in rows]
+            return Page(items=items, total=total, request=page)
+
+        return await self._run(read)
+
+    # Instances ------------------------------------------------------------------------------------
+    async def add_instance(self, instance: Instance) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO instances (instance_id, instance_name, hostname, os_type, "
+                "registration_time) VALUES (?, ?, ?, ?, ?)",
+                (
+                    instance.instance_id,
+                    instance.instance_name,
+                    instance.hostname,
+                    instance.os_type,
+                    instance.registration_time,
+                ),
+            )
+        )
+
+    async def known_instances(self, instance_ids: Sequence[str]) -> set[str]:
+        def read(c: sqlite3.Connection) -> set[str]:
+            marks = ",".join("?" * len(instance_ids))
+            sql = f"SELECT instance_id FROM instances WHERE instance_id IN ({marks})"
+            return {row[0] for row in c.execute(sql, list(instance_ids))}
+
+        return await self._run(read) if instance_ids else set()
+
+    async def instances_tagged(self, tags: Sequence[Tag]) -> list[str]:
+        cond = Where()
+        cond.tags("instance", "instances.instance_id", tags)
+        sql = f"SELECT instance_id FROM instances{cond.sql()} ORDER BY instance_id"
+        return await self._run(lambda c: [row[0] for row in c.execute(sql, cond.params)])
+
+    # Invocations ----------------------------------------------------------------------------------
+    async def insert_invocation(self, invocation: Invocation) -> None:
+        def insert(c: sqlite3.Connection) -> None:
+            _insert(c, "invocations", INVOCATION_FIELDS, _invocation_row(invocation))
+            c.executemany(
+                f"INSERT INTO targets ({', '.join(TARGET_FIELDS)}) "
+                f"VALUES ({', '.join('?' * len(TARGET_FIELDS))})",
+                [_target_row(t) for t in invocation.targets],
+            )
+            _set_tags(c, "invocation", [invocation.invoke_id], invocation.tags)
+            c.execute(
+                "UPDATE commands SET invoke_times = invoke_times + 1 WHERE command_id = ?",
+                (invocation.command_id,),
+            )
+
+        await self._run(insert)
+
+    async def get_invocation(self, invoke_id: str) -> Invocation | None:
+        page = await self.list_invocations(
+            InvocationFilter(invoke_id=invoke_id), PageRequest(limit=1)
+        )
+        return page.items[0] if page.items else None
+
+    async def list_invocations(
+        self, where: InvocationFilter, page: PageRequest
+    ) -> Page[Invocation]:
+        cond = Where()
+        for column in ("invoke_id", "command_id", "command_name", "command_type", "repeat_mode"):
+            cond.equal(column, getattr(where, column))
+        cond.equal("resource_group_id", where.resource_group_id)
+        if where.instance_id:
+            cond.add(
+                "invoke_id IN (SELECT invoke_id FROM targets WHERE instance_id = ?)",
+                where.instance_id,
+            )
+        if where.status:
+            cond.add(
+                "(lower(status) = lower(?) OR lower(legacy_status) = lower(?))", *[where.status] * 2
+            )
+        if where.timed is not None:
+            timed = "(repeat_mode != 'Once' AND status IN ('Pending', 'Scheduled', 'Running'))"
+            cond.add(timed if where.timed else f"NOT {timed}")
+        cond.tags("invocation", "invocations.invoke_id", where.tags)
+
+        def read(c: sqlite3.Connection) -> Page[Invocation]:
+            rows, total = _page(c, "invocations", cond, "creation_time DESC, invoke_id", page)
+            items = _invocations(c, rows)
+            return Page(items=items, total=total, request=page)
+
+        return await self._run(read)
+
+    async def list_results(self, where: ResultFilter, page: PageRequest) -> Page[Result]:
+        cond = Where()
+        cond.equal("t.invoke_id", where.invoke_id)
+        cond.equal("t.instance_id", where.instance_id)
+        cond.equal("i.command_id", where.command_id)
+        cond.equal("i.resource_group_id", where.resource_group_id)
+        if where.statuses is not None:
+            marks = ",".join("?" * len(where.statuses)) or "NULL"
+            cond.add(f"t.status IN ({marks})", *where.statuses)
+        cond.tags("invocation", "i.invoke_id", where.tags)
+        source = "targets t JOIN invocations i ON i.invoke_id = t.invoke_id"
+
+        def read(c: sqlite3.Connection) -> Page[Result]:
+            total = c.execute(f"SELECT count(*) FROM {source}{cond.sql()}", cond.params).fetchone()[
+                0
+            ]
+            rows = c.execute(
+                f"SELECT t.* FROM {source}{cond.sql()} "
+                "ORDER BY i.creation_time DESC, t.invoke_id, t.instance_id LIMIT ? OFFSET ?",
+                [*cond.params, page.limit, page.offset],
+            ).fetchall()
+            invoke_ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
+            by_id = {inv.invoke_id: inv for inv in _invocations(c, _rows_by_id(c, invoke_ids))}
+            items = [Result(target=_target(r), invocation=by_id[r["invoke_id"]]) for r in rows]
+            return Page(items=items, total=int(total), request=page)
+
+        return await self._run(read)
+
+    async def stop_targets(self, invoke_id: str, instance_ids: Sequence[str], now: float) -> None:
+        def stop(c: sqlite3.Connection) -> None:
+            scope, params = "invoke_id = ?", [invoke_id]
+            if instance_ids:
+                scope += f" AND instance_id IN ({','.join('?' * len(instance_ids))})"
+                params += list(instance_ids)
+            for old, new in (
+                (st.PENDING, st.CANCELLED),
+                (st.SCHEDULED, st.CANCELLED),
+                (st.RUNNING, st.STOPPING),
+            ):
+                finish = now if st.is_terminal(new) else None
+                c.execute(
+                    "UPDATE targets SET status = ?, stop_time = ?, update_time = ?, "
+                    f"finish_time = coalesce(finish_time, ?) WHERE {scope} AND status = ?",
+                    [new, now, now, finish, *params, old],
+                )
+            c.execute("UPDATE invocations SET stop_time = ? WHERE invoke_id = ?", (now, invoke_id))
+            _refresh_status(c, [invoke_id])
+
+        await self._run(stop)
+
+    async def abort_undelivered(self, created_before: float, now: float) -> int:
+        def abort(c: sqlite3.Connection) -> int:
+            invoke_ids = [
+                row[0]
+                for row in c.execute(
+                    "SELECT DISTINCT invoke_id FROM targets WHERE status = ? AND creation_time < ?",
+                    (st.PENDING, created_before),
+                )
+            ]
+            count = c.execute(
+                "UPDATE targets SET status = ?, error_code = 'DeliveryTimeout', "
+                "error_info = 'The command delivery has been timeout.', update_time = ?, "
+                "finish_time = ? WHERE status = ? AND creation_time < ?",
+                (st.ABORTED, now, now, st.PENDING, created_before),
+            ).rowcount
+            _refresh_status(c, invoke_ids)
+            return int(count)
+
+        return await self._run(abort)
+
+    async def update_targets(self, targets: Sequence[Target]) -> None:
+        def update(c: sqlite3.Connection) -> None:
+            assignments = ", ".join(f"{f} = ?" for f in TARGET_FIELDS[2:])
+            c.executemany(
+                f"UPDATE targets SET {assignments} WHERE invoke_id = ? AND instance_id = ?",
+                [(*_target_row(t)[2:], t.invoke_id, t.instance_id) for t in targets],
+            )
+            _refresh_status(c, list(dict.fromkeys(t.invoke_id for t in targets)))
+
+        await self._run(update)
+
+    # Tags -----------------------------------------------------------------------------------------
+    async def existing_resources(self, resource_type: str, resource_ids: Sequence[str]) -> set[str]:
+        table, column = RESOURCE_TABLES[resource_type]
+
+        def read(c: sqlite3.Connection) -> set[str]:
+            marks = ",".join("?" * len(resource_ids))
+            sql = f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"
+            return {row[0] for row in c.execute(sql, list(resource_ids))}
+
+        return await self._run(read) if resource_ids else set()
+
+    async def tag(
+        self, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
+    ) -> None:
+        await self._run(_set_tags, resource_type, resource_ids, tags)
+
+    async def untag(
+        self, resource_type: str, resource_ids: Sequence[str], keys: Sequence[str] | None
+    ) -> None:
+        def untag(c: sqlite3.Connection) -> None:
+            for resource_id in resource_ids:
+                sql, params = (
+                    "DELETE FROM tags WHERE resource_type = ? AND resource_id = ?",
+                    [
+                        resource_type,
+                        resource_id,
+                    ],
+                )
+                if keys is not None:
+                    sql += f" AND key IN ({','.join('?' * len(keys))})"
+                    params += list(keys)
+                c.execute(sql, params)
+
+        await self._run(untag)
+
+    async def list_tags(
+        self,
+        resource_type: str,
+        resource_ids: Sequence[str],
+        tags: Sequence[Tag],
+        page: PageRequest,
+    ) -> Page[tuple[str, str, str]]:
+        cond = Where()
+        cond.add("tags.resource_type = ?", resource_type)
+        if resource_ids:
+            cond.add(f"tags.resource_id IN ({','.join('?' * len(resource_ids))})", *resource_ids)
+        cond.tags(resource_type, "tags.resource_id", tags)
+
+        def read(c: sqlite3.Connection) -> Page[tuple[str, str, str]]:
+            rows, total = _page(c, "tags", cond, "resource_id, key", page)
+            return Page(
+                items=[(r["resource_id"], r["key"], r["value"]) for r in rows],
+                total=total,
+                request=page,
+            )
+
+        return await self._run(read)
+
+    async def tag_count(self, resource_type: str, resource_id: str) -> int:
+        return await self._run(
+            lambda c: int(
+                c.execute(
+                    "SELECT count(*) FROM tags WHERE resource_type = ? AND resource_id = ?",
+                    (resource_type, resource_id),
+                ).fetchone()[0]
+            )
+        )
+
+
+RESOURCE_TABLES = {
+    "command": ("commands", "command_id"),
+    "invocation": ("invocations", "invoke_id"),
+    "instance": ("instances", "instance_id"),
+}
+
+
+# Row mapping ----------------------------------------------------------------------------------
+def _insert(c: sqlite3.Connection, table: str, fields: list[str], row: Sequence[Any]) -> None:
+    c.execute(
+        f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", row
+    )
+
+
+def _page(
+    c: sqlite3.Connection, table: str, cond: Where, order: str, page: PageRequest
+) -> tuple[list[sqlite3.Row], int]:
+    total = c.execute(f"SELECT count(*) FROM {table}{cond.sql()}", cond.params).fetchone()[0]
+    rows = c.execute(
+        f"SELECT * FROM {table}{cond.sql()} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*cond.params, page.limit, page.offset],
+    ).fetchall()
+    return rows, int(total)
+
+
+def _set_tags(
+    c: sqlite3.Connection, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
+) -> None:
+    c.executemany(
+        "INSERT OR REPLACE INTO tags (resource_type, resource_id, key, value) VALUES (?, ?, ?, ?)",
+        [(resource_type, rid, key, value) for rid in resource_ids for key, value in tags],
+    )
+
+
+def _tags_of(c: sqlite3.Connection, resource_type: str, ids: Sequence[str]) -> dict[str, list[Tag]]:
+    found: dict[str, list[Tag]] = {}
+    if ids:
+        rows = c.execute(
+            f"SELECT resource_id, key, value FROM tags WHERE resource_type = ? AND resource_id IN "
+            f"({','.join('?' * len(ids))}) ORDER BY key",
+            [resource_type, *ids],
+        )
+        for rid, key, value in rows:
+            found.setdefault(rid, []).append((key, value))
+    return found
+
+
+def _rows_by_id(c: sqlite3.Connection, invoke_ids: Sequence[str]) -> list[sqlite3.Row]:
+    if not invoke_ids:
+        return []
+    marks = ",".join("?" * len(invoke_ids))
+    return c.execute(
+        f"SELECT * FROM invocations WHERE invoke_id IN ({marks})", invoke_ids
+    ).fetchall()
+
+
+def _invocations(c: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Invocation]:
+    ids = [r["invoke_id"] for r in rows]
+    targets: dict[str, list[Target]] = {i: [] for i in ids}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for row in c.execute(
+            f"SELECT * FROM targets WHERE invoke_id IN ({marks}) ORDER BY instance_id", ids
+        ):
+            targets[row["invoke_id"]].append(_target(row))
+    tags = _tags_of(c, "invocation", ids)
+    return [_invocation(r, targets[r["invoke_id"]], tags.get(r["invoke_id"], [])) for r in rows]
+
+
+def _refresh_status(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> None:
+    """Recompute the task-level statuses from the per-instance ones."""
+    for invoke_id in invoke_ids:
+        statuses = [
+            row[0]
+            for row in c.execute("SELECT status FROM targets WHERE invoke_id = ?", (invoke_id,))
+        ]
+        c.execute(
+            "UPDATE invocations SET status = ?, legacy_status = ? WHERE invoke_id = ?",
+            (st.invocation_status(statuses), st.invoke_status(statuses), invoke_id),
+        )
+
+
+def _command_row(cmd: Command) -> tuple[Any, ...]:
+    values = {name: getattr(cmd, name) for name in COMMAND_FIELDS}
+    values["enable_parameter"] = int(cmd.enable_parameter)
+    values["parameter_names"] = json.dumps(cmd.parameter_names)
+    return tuple(values.values())
+
+
+def _command(row: sqlite3.Row, tags: list[Tag]) -> Command:
+    values = {name: row[name] for name in COMMAND_FIELDS}
+    values["enable_parameter"] = bool(values["enable_parameter"])
+    values["parameter_names"] = json.loads(values["parameter_names"])
+    return Command(**values, tags=tags)
+
+
+def _invocation_row(inv: Invocation) -> tuple[Any, ...]:
+    values = {name: getattr(inv, name) for name in INVOCATION_FIELDS}
+    values["parameters"] = None if inv.parameters is None else json.dumps(inv.parameters)
+    return tuple(values.values())
+
+
+def _invocation(row: sqlite3.Row, targets: list[Target], tags: list[Tag]) -> Invocation:
+    values = {name: row[name] for name in INVOCATION_FIELDS}
+    values["parameters"] = (
+        None if values["parameters"] is None else json.loads(values["parameters"])
+    )
+    return Invocation(**values, targets=targets, tags=tags)
+
+
+def _target_row(target: Target) -> tuple[Any, ...]:
+    return tuple(getattr(target, name) for name in TARGET_FIELDS)
+
+
+def _target(row: sqlite3.Row) -> Target:
+    return Target(**{name: row[name] for name in TARGET_FIELDS})

@@ -1,0 +1,200 @@
+"""Shared fixtures: real controller processes on free loopback ports, and official SDK clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# A test never inherits a developer's credentials, profile or proxy.
+for _name in list(os.environ):
+    if _name.startswith(("ALIBABA_CLOUD_", "ASSIST_", "AGENTD_")) or _name.lower().endswith(
+        "_proxy"
+    ):
+        del os.environ[_name]
+
+REGION = "cn-hangzhou"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(*args: str) -> str:
+    """Run `assistcli ARGS` in a subprocess and return its stdout (raises on failure)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "assistcli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"assistcli {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Controller:
+    """A real `assistcli controller serve` process and an access key for it."""
+
+    data_dir: Path
+    port: int
+    extra_args: tuple[str, ...] = ()
+    access_key_id: str = ""
+    access_key_secret: str = ""
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        """host:port, as the official SDKs take it."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        log = open(self.data_dir / "controller.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "assistcli",
+                "controller",
+                "serve",
+                "--listen",
+                self.endpoint,
+                "--data-dir",
+                str(self.data_dir),
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"controller exited early:\n{self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise AssertionError(f"controller did not listen within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        path = self.data_dir / "controller.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def create_access_key(self) -> None:
+        out = run_cli("controller", "access-key", "create", "--data-dir", str(self.data_dir))
+        keys = json.loads(out)
+        self.access_key_id = keys["AccessKeyId"]
+        self.access_key_secret = keys["AccessKeySecret"]
+
+    def kill(self) -> None:
+        """kill -9: no chance to flush or clean up."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self, *, hard: bool = True) -> None:
+        self.kill() if hard else self.stop()
+        self.start()
+
+    def add_instance(self, instance_id: str | None = None, *, name: str = "test-host") -> str:
+        """Register a managed instance directly in the store; returns its id (`mi-...`)."""
+        args = ["controller", "instance", "add", "--data-dir", str(self.data_dir), "--name", name]
+        if instance_id:
+            args += ["--instance-id", instance_id]
+        return run_cli(*args).strip()
+
+
+StartController = Callable[..., Controller]
+
+
+@pytest.fixture(scope="session")
+def start_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartController]:
+    """Factory: start_controller(*extra_serve_args) -> a running Controller with an access key."""
+    started: list[Controller] = []
+
+    def start(*extra_args: str) -> Controller:
+        ctl = Controller(tmp_path_factory.mktemp("controller"), free_port(), tuple(extra_args))
+        ctl.create_access_key()
+        ctl.start()
+        started.append(ctl)
+        return ctl
+
+    yield start
+    for ctl in started:
+        ctl.stop()
+
+
+@pytest.fixture(scope="session")
+def controller(start_controller: StartController) -> Controller:
+    """One controller shared by the session: tests must not assume it is empty."""
+    return start_controller()
+
+
+@pytest.fixture
+def core_client(controller: Controller) -> Any:
+    """aliyun-python-sdk-core AcsClient (signature V1), pointed at the controller."""
+    from aliyunsdkcore.client import AcsClient
+
+    client = AcsClient(controller.access_key_id, controller.access_key_secret, REGION)
+    client.add_endpoint(REGION, "Ecs", controller.endpoint)
+    return client
+
+
+def make_tea_client(ctl: Controller, *, v1: bool = False, secret: str | None = None) -> Any:
+    from alibabacloud_ecs20140526.client import Client
+    from alibabacloud_tea_openapi import utils_models as open_api_models
+
+    cfg = open_api_models.Config(
+        access_key_id=ctl.access_key_id,
+        access_key_secret=secret or ctl.access_key_secret,
+        region_id=REGION,
+        endpoint=ctl.endpoint,
+        protocol="http",
+    )
+    if v1:
+        cfg.signature_algorithm = "v2"
+    return Client(cfg)
+
+
+@pytest.fixture
+def tea_client(controller: Controller) -> Any:
+    """alibabacloud-ecs20140526 Client with its default ACS3-HMAC-SHA256 (V3) signature."""
+    return make_tea_client(controller)
+
+
+@pytest.fixture
+def tea_client_v1(controller: Controller) -> Any:
+    """alibabacloud-ecs20140526 Client forced to the V1 HMAC-SHA1 query signature."""
+    return make_tea_client(controller, v1=True)

@@ -1,0 +1,727 @@
+"""Every bad request gets a 4xx with the §1.6 error body; nothing a client sends causes a 5xx.
+
+Reference: cloud-assistant-api.md §1.1-1.7 (protocol, error body, common codes) and §6 (per-action
+parameters and errors). Requests are built by the independent raw client (`rawclient.py`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from conftest import REGION, Controller, StartController
+from rawclient import (
+    build,
+    call,
+    describe,
+    error_body,
+    expect_error,
+    json_body,
+    ok_body,
+    send,
+)
+
+pytestmark = pytest.mark.e2e
+
+Params = dict[str, str | None]
+
+# Placeholders in the case tables, replaced by real ids at run time.
+CMD = "<command>"  # an existing command of the caller
+VICTIM = "<fresh-command>"  # a brand-new command, made for this one request (DeleteCommand)
+INV = "<invocation>"  # an existing one-time invocation
+PINV = "<period-invocation>"  # an existing Period invocation (ModifyInvocationAttribute)
+INST = "<instance>"  # a registered instance
+
+
+def rpc(ctl: Controller, params: Params, **kwargs: Any) -> requests.Response:
+    return call(ctl.url, ctl.access_key_id, ctl.access_key_secret, params, **kwargs)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@dataclass
+class World:
+    """Resources of the shared controller that the cases refer to."""
+
+    ctl: Controller
+    instance: str
+    command: str
+    invocation: str
+    period_invocation: str
+
+    def call(self, action: str, params: Params, **kwargs: Any) -> requests.Response:
+        return rpc(
+            self.ctl, {"Action": action, "RegionId": REGION, **self.resolve(params)}, **kwargs
+        )
+
+    def ok(self, action: str, params: Params) -> dict[str, object]:
+        return ok_body(self.call(action, params))
+
+    def resolve(self, params: Params) -> Params:
+        fixed = {CMD: self.command, INV: self.invocation, PINV: self.period_invocation}
+        fixed[INST] = self.instance
+        out: Params = {}
+        for key, value in params.items():
+            if value == VICTIM:
+                value = new_command(self.ctl, "victim")
+            out[key] = fixed.get(value, value) if value is not None else None
+        return out
+
+
+def new_command(ctl: Controller, name: str) -> str:
+    params: Params = {"Action": "CreateCommand", "RegionId": REGION, "Name": name}
+    params |= {"Type": "RunShellScript", "CommandContent": b64("echo shape")}
+    return str(ok_body(rpc(ctl, params))["CommandId"])
+
+
+@pytest.fixture(scope="module")
+def world(controller: Controller) -> World:
+    instance = controller.add_instance(name="error-shape")
+    command = new_command(controller, "error-shape")
+    run: Params = {"Action": "RunCommand", "RegionId": REGION, "Type": "RunShellScript"}
+    run |= {"CommandContent": "echo once", "InstanceId.1": instance}
+    invocation = str(ok_body(rpc(controller, run))["InvokeId"])
+    run |= {"CommandContent": "echo period", "RepeatMode": "Period", "Frequency": "rate(1h)"}
+    period = str(ok_body(rpc(controller, run))["InvokeId"])
+    return World(controller, instance, command, invocation, period)
+
+
+# A valid request per action: each case below breaks exactly one thing in it.
+BASES: dict[str, Params] = {
+    "CreateCommand": {"Name": "shape", "Type": "RunShellScript", "CommandContent": b64("echo 1")},
+    "ModifyCommand": {"CommandId": CMD, "Description": "modified"},
+    "DeleteCommand": {"CommandId": VICTIM},
+    "DescribeCommands": {},
+    "InvokeCommand": {"CommandId": CMD, "InstanceId.1": INST},
+    "RunCommand": {"Type": "RunShellScript", "CommandContent": "echo 1", "InstanceId.1": INST},
+    "StopInvocation": {"InvokeId": INV},
+    "ModifyInvocationAttribute": {"InvokeId": PINV, "Frequency": "rate(2h)"},
+    "DescribeInvocations": {},
+    "DescribeInvocationResults": {},
+    "TagResources": {
+        "ResourceType": "command",
+        "ResourceId.1": CMD,
+        "Tag.1.Key": "shape",
+        "Tag.1.Value": "v",
+    },
+    "UntagResources": {"ResourceType": "command", "ResourceId.1": CMD, "TagKey.1": "shape"},
+    "ListTagResources": {"ResourceType": "command"},
+}
+ACTIONS = list(BASES)
+
+KB100 = "x" * 100_000
+UNICODE = "Ünï\u2603\u65e5\u672c\U0001f600"
+
+
+def many(prefix: str, count: int, value: str) -> Params:
+    return {f"{prefix}.{n}": f"{value}{n}" for n in range(1, count + 1)}
+
+
+def paging_cases() -> list[tuple[str, Params]]:
+    cases: list[tuple[str, Params]] = []
+    for name in ("PageSize", "MaxResults"):
+        cases += [(f"{name}={v}", {name: v}) for v in ("0", "51", "abc", "-1", "五")]
+    cases += [(f"PageNumber={v}", {"PageNumber": v}) for v in ("0", "abc", "-3")]
+    return cases
+
+
+def list_cases(name: str, value: str) -> list[tuple[str, Params]]:
+    return [
+        (f"{name}.0", {f"{name}.1": None, f"{name}.0": value}),
+        (f"{name}.x", {f"{name}.1": None, f"{name}.x": value}),
+        (f"{name}.1 empty", {f"{name}.1": ""}),
+    ]
+
+
+# Missing required parameters: 4xx and a Code starting with "Missing" (§1.7 MissingParameter
+# and the per-action MissingParam.X variants).
+MISSING: dict[str, list[str]] = {
+    "CreateCommand": ["RegionId", "Name", "Type", "CommandContent"],
+    "ModifyCommand": ["RegionId", "CommandId"],
+    "DeleteCommand": ["RegionId", "CommandId"],
+    "DescribeCommands": ["RegionId"],
+    "InvokeCommand": ["RegionId", "CommandId", "InstanceId.1"],
+    "RunCommand": ["RegionId", "Type", "CommandContent", "InstanceId.1"],
+    "StopInvocation": ["RegionId", "InvokeId"],
+    "ModifyInvocationAttribute": ["RegionId", "InvokeId"],
+    "DescribeInvocations": ["RegionId"],
+    "DescribeInvocationResults": ["RegionId"],
+    "TagResources": ["RegionId", "ResourceType", "ResourceId.1", "Tag.1.Key"],
+    "UntagResources": ["RegionId", "ResourceType", "ResourceId.1"],
+    "ListTagResources": ["RegionId", "ResourceType"],
+}
+
+# Other bad input per action: any 4xx with the error shape.
+BAD: dict[str, list[tuple[str, Params]]] = {
+    "CreateCommand": [
+        ("Timeout=abc", {"Timeout": "abc"}),
+        ("Timeout=huge", {"Timeout": "9" * 30}),
+        ("EnableParameter=maybe", {"EnableParameter": "maybe"}),
+        ("Name 129 chars", {"Name": "n" * 129}),
+        ("Name 100 KB", {"Name": KB100}),
+        ("Description 513 chars", {"Description": "d" * 513}),
+        ("WorkingDir 201 chars", {"WorkingDir": "/" + "w" * 200}),
+        ("Launcher 1025 chars", {"Launcher": "l" * 1025}),
+        ("ClientToken 65 chars", {"ClientToken": "t" * 65}),
+        ("Type unknown", {"Type": "RunPythonScript"}),
+        ("Type unicode", {"Type": UNICODE}),
+        ("content not base64", {"CommandContent": "a"}),
+        ("content empty", {"CommandContent": ""}),
+        ("content 100 KB", {"CommandContent": b64(KB100)}),
+        ("Tag.1.Key 129 chars", {"Tag.1.Key": "k" * 129, "Tag.1.Value": "v"}),
+        ("Tag.0.Key", {"Tag.0.Key": "k", "Tag.0.Value": "v"}),
+    ],
+    "ModifyCommand": [
+        ("CommandId unknown", {"CommandId": "c-doesnotexist0000"}),
+        ("CommandId unicode", {"CommandId": "c-" + UNICODE}),
+        ("Timeout=abc", {"Timeout": "abc"}),
+        ("Name 129 chars", {"Name": "n" * 129}),
+        ("Description 513 chars", {"Description": "d" * 513}),
+        ("WorkingDir 201 chars", {"WorkingDir": "/" + "w" * 200}),
+        ("Launcher 1025 chars", {"Launcher": "l" * 1025}),
+    ],
+    "DeleteCommand": [
+        ("CommandId unknown", {"CommandId": "c-doesnotexist0000"}),
+        ("CommandId unicode", {"CommandId": "c-" + UNICODE}),
+        ("CommandId empty", {"CommandId": ""}),
+    ],
+    "DescribeCommands": [
+        *paging_cases(),
+        ("Latest=maybe", {"Latest": "maybe"}),
+    ],
+    "InvokeCommand": [
+        ("CommandId unknown", {"CommandId": "c-doesnotexist0000"}),
+        ("CommandId unicode", {"CommandId": "c-" + UNICODE}),
+        ("instance unknown", {"InstanceId.1": "i-doesnotexist0000"}),
+        *list_cases("InstanceId", INST),
+        ("101 instances", {"InstanceId.1": None, **many("InstanceId", 101, "i-x")}),
+        ("Timeout=abc", {"Timeout": "abc"}),
+        ("RepeatMode unknown", {"RepeatMode": "Sometimes"}),
+        ("Period without Frequency", {"RepeatMode": "Period"}),
+        ("Frequency garbage", {"RepeatMode": "Period", "Frequency": "every tuesday"}),
+        ("TerminationMode unknown", {"TerminationMode": "Nuke"}),
+        ("Username 256 chars", {"Username": "u" * 256}),
+        ("Parameters not JSON", {"Parameters": "{not json"}),
+        ("ContainerId malformed", {"ContainerId": "not-a-container-id"}),
+        ("ClientToken 65 chars", {"ClientToken": "t" * 65}),
+    ],
+    "RunCommand": [
+        ("Type unknown", {"Type": "RunPythonScript"}),
+        ("Type unicode", {"Type": UNICODE}),
+        ("instance unknown", {"InstanceId.1": "i-doesnotexist0000"}),
+        *list_cases("InstanceId", INST),
+        ("101 instances", {"InstanceId.1": None, **many("InstanceId", 101, "i-x")}),
+        ("Timeout=abc", {"Timeout": "abc"}),
+        ("EnableParameter=maybe", {"EnableParameter": "maybe"}),
+        ("KeepCommand=maybe", {"KeepCommand": "maybe"}),
+        ("base64 content invalid", {"ContentEncoding": "Base64", "CommandContent": "a"}),
+        ("content 100 KB", {"CommandContent": KB100}),
+        (
+            "Parameters not JSON",
+            {"EnableParameter": "true", "CommandContent": "echo {{a}}", "Parameters": "{nope"},
+        ),
+        (
+            "Parameters a list",
+            {"EnableParameter": "true", "CommandContent": "echo {{a}}", "Parameters": "[1, 2]"},
+        ),
+        (
+            "Parameters non-string value",
+            {"EnableParameter": "true", "CommandContent": "echo {{a}}", "Parameters": '{"a": 1}'},
+        ),
+        ("Period without Frequency", {"RepeatMode": "Period"}),
+        ("Frequency garbage", {"RepeatMode": "Period", "Frequency": "rate(banana)"}),
+        ("RepeatMode unicode", {"RepeatMode": UNICODE}),
+        ("Name 129 chars", {"Name": "n" * 129}),
+    ],
+    "StopInvocation": [
+        ("InvokeId unknown", {"InvokeId": "t-doesnotexist0000"}),
+        ("InvokeId unicode", {"InvokeId": "t-" + UNICODE}),
+        ("InstanceId.0", {"InstanceId.0": INST}),
+        ("InstanceId.x", {"InstanceId.x": INST}),
+        ("51 instances", many("InstanceId", 51, "i-x")),
+    ],
+    "ModifyInvocationAttribute": [
+        ("InvokeId unknown", {"InvokeId": "t-doesnotexist0000"}),
+        ("InvokeId unicode", {"InvokeId": "t-" + UNICODE}),
+        ("EnableParameter=maybe", {"EnableParameter": "maybe"}),
+        ("Parameters not JSON", {"EnableParameter": "true", "Parameters": "{nope"}),
+        ("Frequency garbage", {"Frequency": "sometimes"}),
+        ("InstanceId.0", {"InstanceId.0": INST}),
+        ("base64 content invalid", {"ContentEncoding": "Base64", "CommandContent": "a"}),
+    ],
+    "DescribeInvocations": [
+        *paging_cases(),
+        ("IncludeOutput=maybe", {"IncludeOutput": "maybe"}),
+        ("Timed=maybe", {"Timed": "maybe"}),
+    ],
+    "DescribeInvocationResults": [
+        *paging_cases(),
+        ("IncludeHistory=maybe", {"IncludeHistory": "maybe"}),
+        ("IncludeHistory without InvokeId", {"IncludeHistory": "true"}),
+    ],
+    "TagResources": [
+        ("ResourceType unknown", {"ResourceType": "spaceship"}),
+        ("ResourceType unicode", {"ResourceType": UNICODE}),
+        ("resource unknown", {"ResourceId.1": "c-doesnotexist0000"}),
+        *list_cases("ResourceId", CMD),
+        ("Tag.0.Key", {"Tag.1.Key": None, "Tag.1.Value": None, "Tag.0.Key": "k"}),
+        ("Tag.1.Key empty", {"Tag.1.Key": ""}),
+        ("Tag.1.Key 129 chars", {"Tag.1.Key": "k" * 129}),
+        ("Tag.1.Value 129 chars", {"Tag.1.Value": "v" * 129}),
+        ("duplicate keys", {"Tag.2.Key": "shape", "Tag.2.Value": "w"}),
+        ("51 resources", {"ResourceId.1": None, **many("ResourceId", 51, "c-x")}),
+        ("21 tags", {"Tag.1.Value": None, **{f"Tag.{n}.Key": f"k{n}" for n in range(1, 22)}}),
+    ],
+    "UntagResources": [
+        ("ResourceType unknown", {"ResourceType": "spaceship"}),
+        *list_cases("ResourceId", CMD),
+        ("TagKey.0", {"TagKey.1": None, "TagKey.0": "k"}),
+        ("All=maybe", {"TagKey.1": None, "All": "maybe"}),
+        ("All with TagKey", {"All": "true"}),
+        ("51 resources", {"ResourceId.1": None, **many("ResourceId", 51, "c-x")}),
+    ],
+    "ListTagResources": [
+        ("ResourceType unknown", {"ResourceType": "spaceship"}),
+        ("ResourceType unicode", {"ResourceType": UNICODE}),
+        ("ResourceId.0", {"ResourceId.0": "c-x"}),
+        ("Tag value without key", {"Tag.1.Value": "v"}),
+    ],
+}
+
+
+def case_ids() -> Iterator[Any]:
+    for action, names in MISSING.items():
+        for name in names:
+            yield pytest.param(action, f"missing {name}", {name: None}, id=f"{action}-no-{name}")
+    for action, cases in BAD.items():
+        for label, change in cases:
+            yield pytest.param(action, label, change, id=f"{action}-{label}")
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_base_request_is_accepted(world: World, action: str) -> None:
+    """Sanity: the unbroken request of each action succeeds, so a 4xx below is the mutation's."""
+    body = world.ok(action, BASES[action])
+    assert isinstance(body["RequestId"], str)
+
+
+@pytest.mark.parametrize(("action", "label", "change"), list(case_ids()))
+def test_bad_input_gets_4xx_error_shape(
+    world: World, action: str, label: str, change: Params
+) -> None:
+    resp = world.call(action, {**BASES[action], **change})  # a None value removes the param
+    body = error_body(resp)
+    if label.startswith("missing "):
+        assert body["Code"].startswith("Missing"), describe(resp)
+
+
+# --- protocol-level errors (§1.1, §1.7) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("signature", ["v1", "v3"])
+def test_unknown_action_is_404(controller: Controller, signature: str) -> None:
+    resp = rpc(controller, {"Action": "LaunchRocket", "RegionId": REGION}, signature=signature)
+    expect_error(resp, 404, "InvalidAction.NotFound")
+
+
+@pytest.mark.parametrize("signature", ["v1", "v3"])
+def test_wrong_version_is_400(controller: Controller, signature: str) -> None:
+    params: Params = {"Action": "DescribeCommands", "Version": "2099-01-01", "RegionId": REGION}
+    expect_error(rpc(controller, params, signature=signature), 400, "InvalidVersion")
+
+
+@pytest.mark.parametrize("signature", ["v1", "v3"])
+def test_missing_action_is_400(controller: Controller, signature: str) -> None:
+    resp = rpc(controller, {"Action": None, "RegionId": REGION}, signature=signature)
+    expect_error(resp, 400, "MissingParameter")
+
+
+def test_missing_version_is_400(controller: Controller) -> None:
+    params: Params = {"Action": "DescribeCommands", "Version": None, "RegionId": REGION}
+    expect_error(rpc(controller, params), 400, "MissingParameter")
+
+
+@pytest.mark.parametrize(
+    ("label", "method", "query", "body", "headers"),
+    [
+        ("nothing at all", "POST", "", b"", {}),
+        ("GET nothing", "GET", "", b"", {}),
+        ("bad percent-encoding", "GET", "%ZZ%=&&&===&Action=%E0%80", b"", {}),
+        (
+            "binary form body",
+            "POST",
+            "",
+            b"\xff\xfe\x00garbage=\xff&&=",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        (
+            "JSON body",
+            "POST",
+            "",
+            b'{"Action": "DescribeCommands", "RegionId": "cn-hangzhou"}',
+            {"Content-Type": "application/json"},
+        ),
+        (
+            "garbage ACS3 authorization",
+            "POST",
+            "RegionId=cn-hangzhou",
+            b"",
+            {"Authorization": "ACS3-HMAC-SHA256 garbage", "x-acs-action": "DescribeCommands"},
+        ),
+        (
+            "ACS3 authorization without SignedHeaders",
+            "POST",
+            "RegionId=cn-hangzhou",
+            b"",
+            {
+                "Authorization": "ACS3-HMAC-SHA256 Credential=x,Signature=00",
+                "x-acs-action": "DescribeCommands",
+                "x-acs-version": "2014-05-26",
+            },
+        ),
+        (
+            "unknown V3 algorithm",
+            "POST",
+            "RegionId=cn-hangzhou",
+            b"",
+            {
+                "Authorization": "ACS9-ROT13 Credential=x,SignedHeaders=host,Signature=00",
+                "x-acs-action": "DescribeCommands",
+                "x-acs-version": "2014-05-26",
+            },
+        ),
+    ],
+)
+def test_garbage_requests_get_error_shape(
+    controller: Controller,
+    label: str,
+    method: str,
+    query: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> None:
+    req = build(controller.url, None, None, {}, method=method)
+    req.raw_query, req.body = query, body
+    req.headers = dict(headers)
+    error_body(send(req))
+
+
+def test_unsupported_signature_method_is_400(controller: Controller) -> None:
+    params: Params = {"Action": "DescribeCommands", "RegionId": REGION}
+    resp = rpc(controller, {**params, "SignatureMethod": "HMAC-MD5"})
+    assert resp.status_code == 400, describe(resp)
+    error_body(resp)
+
+
+# --- transport: GET, form bodies, long URLs (§1, §9.1) ----------------------------------------
+
+
+@pytest.mark.parametrize("signature", ["v1", "v3"])
+def test_get_works_like_post(world: World, signature: str) -> None:
+    params: Params = {"Action": "DescribeCommands", "RegionId": REGION, "CommandId": CMD}
+    by_post = ok_body(rpc(world.ctl, world.resolve(params), signature=signature))
+    by_get = ok_body(rpc(world.ctl, world.resolve(params), signature=signature, method="GET"))
+    by_post.pop("RequestId")
+    by_get.pop("RequestId")
+    assert by_get == by_post
+    assert by_get["TotalCount"] == 1
+
+
+@pytest.mark.parametrize("signature", ["v1", "v3"])
+def test_form_body_params_are_merged_and_signed(controller: Controller, signature: str) -> None:
+    name = f"form-body-{signature}-{random.randrange(10**9)}"
+    params: Params = {"Action": "CreateCommand", "RegionId": REGION, "Name": name}
+    params |= {"Type": "RunShellScript", "CommandContent": b64("echo form"), "Timeout": "77"}
+    req = build(
+        controller.url,
+        controller.access_key_id,
+        controller.access_key_secret,
+        params,
+        signature=signature,
+        body_params=True,
+    )
+    assert isinstance(req.body, dict) and "Name" in req.body and "Name" not in req.query
+    command_id = ok_body(send(req))["CommandId"]
+    found = ok_body(
+        rpc(
+            controller,
+            {"Action": "DescribeCommands", "RegionId": REGION, "CommandId": str(command_id)},
+        )
+    )
+    commands = found["Commands"]
+    assert isinstance(commands, dict)
+    [command] = commands["Command"]
+    assert (command["Name"], command["Timeout"]) == (name, 77)
+
+
+def test_form_body_params_are_covered_by_the_v1_signature(controller: Controller) -> None:
+    params: Params = {"Action": "DescribeCommands", "RegionId": REGION, "Name": "a*"}
+    req = build(
+        controller.url,
+        controller.access_key_id,
+        controller.access_key_secret,
+        params,
+        body_params=True,
+    )
+    assert isinstance(req.body, dict)
+    req.body["Name"] = "b*"  # changed after signing
+    expect_error(send(req), 400, "SignatureDoesNotMatch")
+
+
+def test_24kb_base64_content_in_the_url_is_accepted(world: World) -> None:
+    rng = random.Random(24)
+    script = "".join(rng.choice(string.printable) for _ in range(18_000))
+    content = b64(script)
+    assert len(content) == 24_000
+    params: Params = {"Type": "RunShellScript", "CommandContent": content}
+    params |= {"ContentEncoding": "Base64", "InstanceId.1": INST}
+    req_len = len(build(world.ctl.url, "k", "s", {"CommandContent": content}).url)
+    assert req_len > 24_000
+    invoke_id = str(world.ok("RunCommand", params)["InvokeId"])
+    found = world.ok("DescribeInvocations", {"InvokeId": invoke_id})
+    invocations = found["Invocations"]
+    assert isinstance(invocations, dict)
+    [invocation] = invocations["Invocation"]
+    assert invocation["CommandContent"] == content
+
+
+def test_success_content_type_is_json(world: World) -> None:
+    resp = world.call("DescribeCommands", {})
+    assert resp.status_code == 200, describe(resp)
+    assert resp.headers["Content-Type"].startswith("application/json")
+    assert "Commands" in json_body(resp)
+
+
+# --- seeded fuzz ------------------------------------------------------------------------------
+
+# Parameter names per action from the §6 tables (plus the §5 common ones).
+KNOWN: dict[str, list[str]] = {
+    "CreateCommand": [
+        "Name",
+        "Type",
+        "CommandContent",
+        "ContentEncoding",
+        "Description",
+        "WorkingDir",
+        "Timeout",
+        "EnableParameter",
+        "Launcher",
+        "ResourceGroupId",
+        "Tag.1.Key",
+        "Tag.1.Value",
+        "ClientToken",
+    ],
+    "ModifyCommand": ["CommandId", "Name", "Description", "WorkingDir", "Timeout", "Launcher"],
+    "DeleteCommand": ["CommandId"],
+    "DescribeCommands": [
+        "CommandId",
+        "Name",
+        "Description",
+        "Type",
+        "Provider",
+        "Latest",
+        "ContentEncoding",
+        "PageNumber",
+        "PageSize",
+        "MaxResults",
+        "NextToken",
+        "Tag.1.Key",
+        "Tag.1.Value",
+    ],
+    "InvokeCommand": [
+        "CommandId",
+        "InstanceId.1",
+        "InstanceId.2",
+        "RepeatMode",
+        "Frequency",
+        "Timed",
+        "Parameters",
+        "Username",
+        "Timeout",
+        "WorkingDir",
+        "ContainerId",
+        "ContainerName",
+        "TerminationMode",
+        "ClientToken",
+        "ResourceTag.1.Key",
+        "ResourceTag.1.Value",
+    ],
+    "RunCommand": [
+        "Type",
+        "CommandContent",
+        "ContentEncoding",
+        "Name",
+        "InstanceId.1",
+        "EnableParameter",
+        "Parameters",
+        "KeepCommand",
+        "RepeatMode",
+        "Frequency",
+        "Timeout",
+        "WorkingDir",
+        "Username",
+        "ClientToken",
+        "Tag.1.Key",
+    ],
+    "StopInvocation": ["InvokeId", "InstanceId.1"],
+    "ModifyInvocationAttribute": [
+        "InvokeId",
+        "CommandContent",
+        "ContentEncoding",
+        "EnableParameter",
+        "Parameters",
+        "Frequency",
+        "InstanceId.1",
+    ],
+    "DescribeInvocations": [
+        "InvokeId",
+        "CommandId",
+        "CommandName",
+        "CommandType",
+        "InstanceId",
+        "InvokeStatus",
+        "RepeatMode",
+        "Timed",
+        "IncludeOutput",
+        "ContentEncoding",
+        "PageNumber",
+        "PageSize",
+        "MaxResults",
+        "NextToken",
+    ],
+    "DescribeInvocationResults": [
+        "InvokeId",
+        "InstanceId",
+        "CommandId",
+        "InvokeRecordStatus",
+        "IncludeHistory",
+        "ContentEncoding",
+        "PageNumber",
+        "PageSize",
+        "MaxResults",
+        "NextToken",
+    ],
+    "TagResources": ["ResourceType", "ResourceId.1", "Tag.1.Key", "Tag.1.Value", "Tag.2.Key"],
+    "UntagResources": ["ResourceType", "ResourceId.1", "TagKey.1", "All"],
+    "ListTagResources": [
+        "ResourceType",
+        "ResourceId.1",
+        "Tag.1.Key",
+        "Tag.1.Value",
+        "TagFilter.1.TagKey",
+        "TagFilter.1.TagValues.1",
+        "NextToken",
+    ],
+}
+COMMON = ["RegionId", "OwnerId", "ResourceOwnerAccount", "Version", "Format"]
+ODD_NAMES = [
+    "Foo",
+    "InstanceId.0",
+    "InstanceId.-1",
+    "InstanceId.99999999999999999999",
+    "Tag.1.Key.2",
+    "Tag..Key",
+    "Tag.x.Value",
+    "ResourceId.",
+    ".",
+    "名前",
+    "a b",
+]
+VALUES = [
+    "",
+    "abc",
+    "0",
+    "-1",
+    "51",
+    "101",
+    "1e3",
+    "9" * 30,
+    "True",
+    "false",
+    "maybe",
+    "null",
+    "{",
+    '{"a":1}',
+    '{"a":"b"}',
+    "[]",
+    "a\nb",
+    "\x00",
+    "' OR 1=1 --",
+    "%00",
+    "rate(1s)",
+    "0 */20 * * * *",
+    "Period",
+    "PlainText",
+    "RunShellScript",
+    "c-doesnotexist",
+    "t-doesnotexist",
+    "x" * 3000,
+]
+
+
+def random_text(rng: random.Random) -> str:
+    ranges = [(0x20, 0x7E), (0xA0, 0x2FF), (0x400, 0x4FF), (0x4E00, 0x4FFF), (0x1F600, 0x1F64F)]
+    out = []
+    for _ in range(rng.randint(1, 40)):
+        low, high = rng.choice(ranges)
+        out.append(chr(rng.randint(low, high)))
+    return "".join(out)
+
+
+def fuzz_params(rng: random.Random, action: str, resolve: Callable[[Params], Params]) -> Params:
+    params: Params = {"RegionId": REGION, **BASES[action]}
+    for _ in range(rng.randint(1, 3)):
+        roll = rng.random()
+        if roll < 0.2 and params:
+            params[rng.choice(sorted(params))] = None
+            continue
+        if roll < 0.7:
+            name = rng.choice(KNOWN[action] + COMMON)
+        else:
+            name = rng.choice(ODD_NAMES) if rng.random() < 0.6 else random_text(rng)
+        params[name] = rng.choice(VALUES) if rng.random() < 0.7 else random_text(rng)
+    return {"Action": action, **resolve(params)}
+
+
+def header_safe(value: str | None) -> bool:
+    """V3 puts Version in a header: only fuzz it there with printable ASCII."""
+    return value is None or all(" " <= ch <= "~" for ch in value)
+
+
+def test_seeded_fuzz_never_5xx(start_controller: StartController) -> None:
+    ctl = start_controller()
+    instance = ctl.add_instance(name="fuzz")
+    command = new_command(ctl, "fuzz")
+    run: Params = {"Action": "RunCommand", "RegionId": REGION, "Type": "RunShellScript"}
+    run |= {"CommandContent": "echo fuzz", "InstanceId.1": instance}
+    invocation = str(ok_body(rpc(ctl, run))["InvokeId"])
+    run |= {"RepeatMode": "Period", "Frequency": "rate(1h)"}
+    fuzz_world = World(ctl, instance, command, invocation, str(ok_body(rpc(ctl, run))["InvokeId"]))
+
+    rng = random.Random(20140526)
+    failures: list[str] = []
+    for i in range(300):
+        action = rng.choice(ACTIONS)
+        params = fuzz_params(rng, action, fuzz_world.resolve)
+        method = rng.choice(["POST", "POST", "GET"])
+        signature = "v3" if rng.random() < 0.25 and header_safe(params.get("Version")) else "v1"
+        body_params = method == "POST" and rng.random() < 0.3
+        resp = rpc(ctl, params, method=method, signature=signature, body_params=body_params)
+        try:
+            if resp.status_code == 200:
+                ok_body(resp)
+            else:
+                error_body(resp)
+        except AssertionError as exc:
+            shown = json.dumps({k: (v[:60] if v else v) for k, v in params.items()})
+            failures.append(f"#{i} {method} {signature} body={body_params} {shown}: {exc}")
+    assert not failures, f"{len(failures)} bad answers, first ones:\n" + "\n".join(failures[:8])
