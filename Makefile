@@ -38,7 +38,7 @@ docs: $(STAMP)
 	$(BIN)/python -m assistcli.docgen docs/api.md
 
 demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+	$(BIN)/assistcli quickstart --data-dir .demo --listen 127.0.0.1:8742
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -17,11 +17,19 @@ class AssistError(Exception):
 class ApiError(AssistError):
     """An error answered by the API, in Alibaba's error body."""
 
-    def __init__(self, code: str, message: str | None = None, *, status: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        request_id: str = "",  # set when the error came back from a server
+    ) -> None:
         known_status, template = API_ERRORS.get(code, (400, "The request is not valid."))
         self.code = code
         self.status = status or known_status
         self.message = message or template
+        self.request_id = request_id
         super().__init__(f"{code}: {self.message}")
 
     @classmethod

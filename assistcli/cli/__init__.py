@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from assistcli.cli.controller import controller
+from assistcli.cli.quickstart import quickstart
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,3 +16,4 @@ def main() -> None:
 
 
 main.add_command(controller)
+main.add_command(quickstart)

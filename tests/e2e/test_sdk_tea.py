@@ -334,6 +334,7 @@ def test_delivery_timeout(fast_abort_controller: Controller, signature: str) -> 
     assert (invocation.invocation_status, invocation.invoke_status) == ("Failed", "Failed")
     (result,) = invocation_results(tea, invoke_id)
     assert (result.invocation_status, result.invoke_record_status) == ("Aborted", "Failed")
+    assert result.error_code == "DeliveryTimeout"
 
 
 # --------------------------------------------------------------------------- custom parameters
