@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import responses
+from conftest import Controller, free_port
 
 from assistcli.client import ApiClient, TransportError
 from assistcli.errors import ApiError
-from conftest import Controller, free_port
 
 
 def client_for(ctl: Controller, secret: str | None = None) -> ApiClient:
@@ -56,9 +56,20 @@ def test_a_non_json_answer_is_a_transport_error() -> None:
 
 def test_quickstart_runs_a_first_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     done = subprocess.run(
-        [sys.executable, "-m", "assistcli", "quickstart", "--data-dir", str(tmp_path),
-         "--listen", f"127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "assistcli",
+            "quickstart",
+            "--data-dir",
+            str(tmp_path),
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "Pending" in done.stdout

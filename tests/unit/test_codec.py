@@ -21,8 +21,13 @@ def error_of(action: str, params: dict[str, str]) -> ApiError:
 def test_lists_are_ordered_by_index_and_deduplicated() -> None:
     args = decode(
         INVOKE,
-        {"RegionId": "r", "CommandId": "c", "InstanceId.10": "b", "InstanceId.2": "a",
-         "InstanceId.3": "b"},
+        {
+            "RegionId": "r",
+            "CommandId": "c",
+            "InstanceId.10": "b",
+            "InstanceId.2": "a",
+            "InstanceId.3": "b",
+        },
     )
     assert args.strings("InstanceId") == ["a", "b"]
 
@@ -30,8 +35,14 @@ def test_lists_are_ordered_by_index_and_deduplicated() -> None:
 def test_struct_lists_and_booleans() -> None:
     args = decode(
         INVOKE,
-        {"RegionId": "r", "CommandId": "c", "Tag.1.Key": "env", "Tag.1.Value": "prod",
-         "Tag.2.Key": "team", "Timed": "False"},
+        {
+            "RegionId": "r",
+            "CommandId": "c",
+            "Tag.1.Key": "env",
+            "Tag.1.Value": "prod",
+            "Tag.2.Key": "team",
+            "Timed": "False",
+        },
     )
     assert args.records("Tag") == [{"Key": "env", "Value": "prod"}, {"Key": "team"}]
     assert args.flag("Timed") is False
@@ -47,10 +58,18 @@ def test_booleans_are_case_insensitive(raw: str) -> None:
     ("action", "params", "code", "status"),
     [
         ("CreateCommand", {"Name": "n", "CommandContent": "x"}, "MissingParameter", 400),
-        ("CreateCommand", {"Name": "n", "Type": "Nope", "CommandContent": "x"},
-         "InvalidCmdType.NotFound", 404),
-        ("CreateCommand", {"Name": "n" * 129, "Type": "RunShellScript", "CommandContent": "x"},
-         "CmdName.ExceedLimit", 403),
+        (
+            "CreateCommand",
+            {"Name": "n", "Type": "Nope", "CommandContent": "x"},
+            "InvalidCmdType.NotFound",
+            404,
+        ),
+        (
+            "CreateCommand",
+            {"Name": "n" * 129, "Type": "RunShellScript", "CommandContent": "x"},
+            "CmdName.ExceedLimit",
+            403,
+        ),
         ("InvokeCommand", {"CommandId": "c", "Timeout": "abc"}, "InvalidParameter", 400),
         ("InvokeCommand", {"CommandId": "c", "Timeout": "9"}, "InvalidTimeout.ExceedLimit", 403),
         ("InvokeCommand", {"CommandId": "c", "Timed": "maybe"}, "InvalidParameter", 400),
@@ -59,14 +78,26 @@ def test_booleans_are_case_insensitive(raw: str) -> None:
         ("InvokeCommand", {"CommandId": "c", "InstanceId.1": " "}, "InvalidParameter", 400),
         ("InvokeCommand", {"CommandId": "c", "Tag.1.Color": "x"}, "InvalidParameter", 400),
         ("InvokeCommand", {"CommandId": "c", "Tag.1": "x"}, "InvalidParameter", 400),
-        ("InvokeCommand", {"CommandId": "c", "RepeatMode": "Sometimes"},
-         "InvalidRepeatMode.NotFound", 404),
-        ("InvokeCommand", {"CommandId": "c", **{f"InstanceId.{i}": f"i{i}" for i in range(1, 102)}},
-         "InstanceIds.ExceedLimit", 403),
+        (
+            "InvokeCommand",
+            {"CommandId": "c", "RepeatMode": "Sometimes"},
+            "InvalidRepeatMode.NotFound",
+            404,
+        ),
+        (
+            "InvokeCommand",
+            {"CommandId": "c", **{f"InstanceId.{i}": f"i{i}" for i in range(1, 102)}},
+            "InstanceIds.ExceedLimit",
+            403,
+        ),
         ("DescribeCommands", {"PageSize": "51"}, "InvalidParam.PageSize", 403),
         ("DescribeCommands", {"PageNumber": "0"}, "InvalidParam.PageNumber", 403),
-        ("InvokeCommand", {"CommandId": "c", "ClientToken": "t" * 65},
-         "InvalidClientToken.Malformed", 400),
+        (
+            "InvokeCommand",
+            {"CommandId": "c", "ClientToken": "t" * 65},
+            "InvalidClientToken.Malformed",
+            400,
+        ),
     ],
 )
 def test_bad_input_names_the_documented_error(
@@ -115,7 +146,11 @@ def test_encode_then_decode_is_identity(action) -> None:  # type: ignore[no-unty
     args = decode(action, encode(action, values))
     for param in action.params:
         getter = {
-            Kind.STRING: args.text, Kind.JSON: args.text, Kind.INTEGER: args.number,
-            Kind.BOOLEAN: args.flag, Kind.LIST: args.strings, Kind.STRUCTS: args.records,
+            Kind.STRING: args.text,
+            Kind.JSON: args.text,
+            Kind.INTEGER: args.number,
+            Kind.BOOLEAN: args.flag,
+            Kind.LIST: args.strings,
+            Kind.STRUCTS: args.records,
         }[param.kind]
         assert getter(param.name) == values[param.name], param.name

@@ -32,9 +32,7 @@ def test_bad_parameter_definitions(script: bytes, code: str) -> None:
     assert code_of(content.parameter_names, script) == code
 
 
-@pytest.mark.parametrize(
-    "raw", ['{"name": "x"}', "{'name': 'x'}", '{"name":"x"}']
-)
+@pytest.mark.parametrize("raw", ['{"name": "x"}', "{'name': 'x'}", '{"name":"x"}'])
 def test_parameters_accept_json_and_the_old_sdk_python_repr(raw: str) -> None:
     assert content.parse_parameters(raw) == {"name": "x"}
 

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from aliyunsdkcore.auth.composer import rpc_signature_composer
 from alibabacloud_tea_openapi.utils import Utils
+from aliyunsdkcore.auth.composer import rpc_signature_composer
 
 from assistcli.api import signing
 

@@ -1,0 +1,241 @@
+"""The Store contract (see assistcli/controller/store/base.py), run against every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from assistcli.controller.models import (
+    Command,
+    CommandFilter,
+    Instance,
+    Invocation,
+    InvocationFilter,
+    PageRequest,
+    ResultFilter,
+    Target,
+)
+from assistcli.controller.store import Store
+from assistcli.controller.store.sqlite import SqliteStore
+
+Scenario = Callable[[Store], Awaitable[None]]
+BACKENDS = {"sqlite": lambda tmp: SqliteStore(tmp / "assist.db")}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Scenario], None]:
+    """run(scenario): open a fresh store of the backend, run the scenario, close the store."""
+    make = BACKENDS[request.param]
+
+    def runner(scenario: Scenario) -> None:
+        async def main() -> None:
+            store = make(tmp_path)
+            await store.open()
+            try:
+                await scenario(store)
+            finally:
+                await store.close()
+
+        asyncio.run(main())
+
+    return runner
+
+
+def command(command_id: str, name: str = "cmd", **extra: object) -> Command:
+    return Command(
+        command_id=command_id,
+        name=name,
+        type="RunShellScript",
+        content=b"echo 1",
+        creation_time=float(len(command_id)),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def invocation(invoke_id: str, *instances: str, created: float = 100.0) -> Invocation:
+    return Invocation(
+        invoke_id=invoke_id,
+        command_id="c-1",
+        command_name="cmd",
+        command_type="RunShellScript",
+        content=b"echo 1",
+        creation_time=created,
+        targets=[
+            Target(invoke_id=invoke_id, instance_id=i, status="Pending", creation_time=created)
+            for i in instances
+        ],
+    )
+
+
+def test_reopening_keeps_data_and_applies_migrations_once(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def write(store: Store) -> None:
+        await store.add_access_key("ak", "secret", 1.0)
+
+    async def read(store: Store) -> None:
+        assert await store.access_key_secret("ak") == "secret"
+        assert await store.access_key_secret("other") is None
+
+    run(write)
+    run(read)
+
+
+def test_nonces_are_single_use_within_the_window(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        assert await store.use_nonce("n1", now=1000.0, keep_for=60)
+        assert not await store.use_nonce("n1", now=1030.0, keep_for=60)
+        assert await store.use_nonce("n1", now=1100.0, keep_for=60)  # forgotten after the window
+
+    run(scenario)
+
+
+def test_client_tokens(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        first = await store.claim_token("CreateCommand", "tok", "fp1", 1.0)
+        assert first.fresh
+        again = await store.claim_token("CreateCommand", "tok", "fp2", 2.0)
+        assert (again.fresh, again.fingerprint, again.result) == (False, "fp1", None)
+        await store.finish_token("CreateCommand", "tok", '{"CommandId": "c-1"}')
+        await store.release_token("CreateCommand", "tok")  # finished claims are kept
+        done = await store.claim_token("CreateCommand", "tok", "fp1", 3.0)
+        assert done.result == '{"CommandId": "c-1"}'
+        assert (await store.claim_token("InvokeCommand", "tok", "fp1", 3.0)).fresh  # per action
+        await store.claim_token("RunCommand", "t2", "fp", 1.0)
+        await store.release_token("RunCommand", "t2")
+        assert (await store.claim_token("RunCommand", "t2", "fp", 1.0)).fresh
+
+    run(scenario)
+
+
+def test_commands_crud_filters_and_paging(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.insert_command(command("c-a", "web-1", tags=[("env", "prod")]))
+        await store.insert_command(command("c-bb", "web-2", description="50%_off"))
+        await store.insert_command(command("c-ccc", "db-1"))
+        assert await store.count_commands() == 3
+        found = await store.get_command("c-a")
+        assert found is not None and found.tags == [("env", "prod")]
+
+        async def names(**where: object) -> list[str]:
+            page = await store.list_commands(CommandFilter(**where), PageRequest(limit=10))  # type: ignore[arg-type]
+            return [c.name for c in page.items]
+
+        assert await names(name="web*") == ["web-2", "web-1"]  # newest first
+        assert await names(name="*-1") == ["db-1", "web-1"]
+        assert await names(name="web") == []  # no wildcard: exact
+        assert await names(description="50%*") == ["web-2"]
+        assert await names(description="5_%*") == []  # LIKE metacharacters are literal
+        assert await names(tags=[("env", "prod")]) == ["web-1"]
+        assert await names(tags=[("env", "")]) == ["web-1"]
+        page = await store.list_commands(CommandFilter(), PageRequest(offset=2, limit=2))
+        assert (page.total, [c.name for c in page.items], page.has_more) == (3, ["web-1"], False)
+
+        found.name, found.timeout = "renamed", 120
+        await store.update_command(found)
+        updated = await store.get_command("c-a")
+        assert updated is not None and (updated.name, updated.timeout) == ("renamed", 120)
+        assert await store.delete_command("c-a")
+        assert not await store.delete_command("c-a")
+        assert await store.get_command("c-a") is None
+
+    run(scenario)
+
+
+def test_invocations_targets_and_statuses(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.insert_command(command("c-1"))
+        for instance_id in ("mi-1", "mi-2"):
+            await store.add_instance(
+                Instance(instance_id=instance_id, instance_name=instance_id, registration_time=1.0)
+            )
+        assert await store.known_instances(["mi-1", "mi-9"]) == {"mi-1"}
+        await store.insert_invocation(invocation("t-1", "mi-1", "mi-2"))
+        cmd = await store.get_command("c-1")
+        assert cmd is not None and cmd.invoke_times == 1
+
+        inv = await store.get_invocation("t-1")
+        assert inv is not None and [t.instance_id for t in inv.targets] == ["mi-1", "mi-2"]
+        running, done = inv.targets
+        running.status, running.start_time = "Running", 101.0
+        done.status, done.exit_code, done.finish_time = "Success", 0, 102.0
+        await store.update_targets([running, done])
+        inv = await store.get_invocation("t-1")
+        assert inv is not None and (inv.status, inv.legacy_status) == ("Running", "Running")
+
+        await store.stop_targets("t-1", [], now=103.0)
+        inv = await store.get_invocation("t-1")
+        assert inv is not None
+        assert [t.status for t in inv.targets] == ["Stopping", "Success"]  # finished: untouched
+        assert inv.status == "Stopping" and inv.stop_time == 103.0
+
+        def statuses(*values: str) -> ResultFilter:
+            return ResultFilter(invoke_id="t-1", statuses=values)
+
+        hits = await store.list_results(statuses("Success"), PageRequest())
+        assert [r.target.instance_id for r in hits.items] == ["mi-2"]
+        by_instance = await store.list_invocations(
+            InvocationFilter(instance_id="mi-2"), PageRequest()
+        )
+        assert [i.invoke_id for i in by_instance.items] == ["t-1"]
+        by_status = await store.list_invocations(InvocationFilter(status="stopping"), PageRequest())
+        assert [i.invoke_id for i in by_status.items] == ["t-1"]
+
+    run(scenario)
+
+
+def test_stop_cancels_records_not_yet_started(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.insert_invocation(invocation("t-1", "mi-1", "mi-2"))
+        await store.stop_targets("t-1", ["mi-1"], now=5.0)
+        inv = await store.get_invocation("t-1")
+        assert inv is not None
+        assert [(t.status, t.stop_time) for t in inv.targets] == [
+            ("Cancelled", 5.0),
+            ("Pending", None),
+        ]
+        assert inv.status == "Pending"
+
+    run(scenario)
+
+
+def test_undelivered_records_are_aborted(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.insert_invocation(invocation("t-old", "mi-1", created=10.0))
+        await store.insert_invocation(invocation("t-new", "mi-1", created=50.0))
+        assert await store.abort_undelivered(created_before=20.0, now=60.0) == 1
+        old, new = await store.get_invocation("t-old"), await store.get_invocation("t-new")
+        assert old is not None and new is not None
+        record = old.targets[0]
+        assert (record.status, record.error_code, record.finish_time) == (
+            "Aborted",
+            "DeliveryTimeout",
+            60.0,
+        )
+        assert (old.status, old.legacy_status) == ("Failed", "Failed")
+        assert new.targets[0].status == "Pending"
+
+    run(scenario)
+
+
+def test_tags(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.insert_command(command("c-1"))
+        await store.insert_command(command("c-2"))
+        assert await store.existing_resources("command", ["c-1", "c-9"]) == {"c-1"}
+        await store.tag("command", ["c-1", "c-2"], [("a", "1"), ("b", "2")])
+        await store.tag("command", ["c-1"], [("a", "changed")])
+        assert await store.tag_count("command", "c-1") == 2
+        rows = await store.list_tags("command", ["c-1"], [], PageRequest(limit=50))
+        assert rows.items == [("c-1", "a", "changed"), ("c-1", "b", "2")]
+        await store.untag("command", ["c-1"], ["a"])
+        await store.untag("command", ["c-2"], None)
+        rows = await store.list_tags("command", [], [], PageRequest(limit=50))
+        assert rows.items == [("c-1", "b", "2")]
+        filtered = await store.list_tags("command", [], [("b", "2")], PageRequest(limit=50))
+        assert filtered.total == 1
+
+    run(scenario)
