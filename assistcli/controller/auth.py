@@ -97,6 +97,17 @@ async def _verify_v3(request: SignedRequest, store: Store, now: float, max_skew:
     for name in ("x-acs-date", "x-acs-signature-nonce"):
         if not headers.get(name):
             raise missing(name)
+    # An unsigned action, date or nonce could be swapped or replayed: the official SDKs sign
+    # every x-acs-* header they send, and the host, so nothing less is accepted.
+    unsigned = sorted(
+        h
+        for h in headers
+        if (h == "host" or h.startswith("x-acs-")) and h not in parsed.signed_headers
+    )
+    if unsigned:
+        raise ApiError(
+            "IncompleteSignature", f"These headers must be signed: {', '.join(unsigned)}."
+        )
     _check_time(headers["x-acs-date"], now, max_skew)
     body_hash = hashlib.sha256(request.body).hexdigest()
     if headers.get("x-acs-content-sha256", body_hash) != body_hash:

@@ -1,12 +1,13 @@
 """A small, independent RPC client for the tests: V1 (HMAC-SHA1) and V3 (ACS3-HMAC-SHA256) signing.
 
-Written from the compatibility reference (cloud-assistant-api.md §1.4 and §1.5) with `requests`
-only. It deliberately does not import the project's own signing code, so it is an independent
-oracle. It exposes every knob a test needs to build broken requests: stale timestamps, reused
-nonces, GET or POST, form bodies, and requests that are tampered with after signing.
+Written from the compatibility reference (cloud-assistant-api.md §1.4 and §1.5) with the standard
+library; answers come back as `requests.Response` objects. It deliberately does not import the
+project's own signing code, so it is an independent oracle. It exposes every knob a test needs to
+build broken requests: stale timestamps, reused nonces, GET or POST, form bodies, and requests
+that are tampered with after signing.
 
     req = build(url, key_id, secret, {"Action": "DescribeCommands", "RegionId": "cn-hangzhou"})
-    req.url += "&Extra=1"           # tamper after signing
+    req.query["Extra"] = "1"        # tamper after signing
     resp = send(req)
 
 A parameter whose value is None is left out, so `{"Version": None}` sends no Version at all.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +26,8 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 import requests
+import requests.utils
+from requests.structures import CaseInsensitiveDict
 
 API_VERSION = "2014-05-26"
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
@@ -154,7 +158,7 @@ def _build_v1(
     if body_params:
         req.query = _present({k: v for k, v in merged.items() if k in control})
         req.body = _present({k: v for k, v in merged.items() if k not in control})
-        req.headers["Content-Type"] = FORM_TYPE
+        req.headers.setdefault("Content-Type", FORM_TYPE)
     else:
         req.query = _present(merged)
     if secret is not None:
@@ -183,7 +187,7 @@ def _build_v3(
     version = business.pop("Version", API_VERSION)
     if body_params:
         req.body = _present(business)
-        req.headers["Content-Type"] = FORM_TYPE
+        req.headers.setdefault("Content-Type", FORM_TYPE)
     else:
         req.query = _present(business)
     acs = {
@@ -200,11 +204,14 @@ def _build_v3(
         sign_v3(req, key_id, secret)
 
 
-def sign_v3(req: RawRequest, key_id: str | None, secret: str) -> None:
-    """(Re-)sign `req` as it stands: host, content-type and every x-acs-* header are signed, and
-    the payload hash is the x-acs-content-sha256 header as sent (not recomputed from the body)."""
+def sign_v3(
+    req: RawRequest, key_id: str | None, secret: str, signed_headers: list[str] | None = None
+) -> None:
+    """(Re-)sign `req` as it stands: host, content-type and every x-acs-* header are signed
+    (unless `signed_headers` says otherwise), and the payload hash is the x-acs-content-sha256
+    header as sent (not recomputed from the body)."""
     req.headers.pop("Authorization", None)
-    signed = sorted(
+    signed = signed_headers or sorted(
         h.lower()
         for h in req.headers
         if h.lower() in ("host", "content-type") or h.lower().startswith("x-acs-")
@@ -250,16 +257,34 @@ def build(
 
 
 def send(req: RawRequest, *, timeout: float = 30.0) -> requests.Response:
-    """Send exactly what `req` holds: the URL is not re-encoded and no header is added."""
+    """Send exactly what `req` holds, byte for byte, and wrap the answer as a requests.Response.
+
+    This uses http.client rather than requests' own transport: urllib3 re-encodes a request
+    target whose percent-escapes are not all valid (one `%ZZ` turns every `%` into `%25`), which
+    would change what a garbage test means to send.
+    """
+    parts = urlsplit(req.base_url)
+    headers = CaseInsensitiveDict(req.headers)
+    headers.setdefault("Host", parts.netloc)
+    headers.setdefault("User-Agent", "assist-e2e-rawclient")
     body = req.body_bytes
-    prepared = requests.Request(req.method, req.base_url, headers=req.headers).prepare()
-    prepared.url = req.url
     if body or req.method not in ("GET", "HEAD"):
-        prepared.body = body
-        prepared.headers["Content-Length"] = str(len(body))
-    with requests.Session() as session:
-        session.trust_env = False
-        return session.send(prepared, timeout=timeout, allow_redirects=False)
+        headers["Content-Length"] = str(len(body))
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.putrequest(req.method, req.url[len(req.base_url) - 1 :], True, True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders(body or None)
+        raw = conn.getresponse()
+        resp = requests.Response()
+        resp.status_code, resp.reason, resp.url = raw.status, raw.reason, req.url
+        resp.headers = CaseInsensitiveDict(dict(raw.getheaders()))
+        resp._content = raw.read()
+        resp.encoding = requests.utils.get_encoding_from_headers(resp.headers)
+        return resp
+    finally:
+        conn.close()
 
 
 def call(

@@ -66,9 +66,29 @@ def test_form_body_request_is_accepted(controller: Controller, signature: str) -
     ok_body(rpc(controller, params, signature=signature, body_params=True))
 
 
-def test_empty_values_are_signed(controller: Controller) -> None:
+@pytest.mark.parametrize("signature", SIGNATURES)
+def test_empty_values_are_signed(controller: Controller, signature: str) -> None:
     """The core SDK sends `SignatureType=` (empty); it is part of the string to sign (§1.2)."""
-    ok_body(rpc(controller, {**DESCRIBE, "SignatureType": ""}))
+    ok_body(
+        rpc(controller, {**DESCRIBE, "SignatureType": "", "NextToken": ""}, signature=signature)
+    )
+
+
+TRICKY = "a b*~/+=&%?#é日本😀'\"!()[]{}:;,<>|\\^`$@"
+
+
+@pytest.mark.parametrize(
+    ("signature", "method", "body_params"),
+    [(sig, "POST", True) for sig in SIGNATURES]
+    + [(sig, method, False) for sig in SIGNATURES for method in ("POST", "GET")],
+)
+def test_special_characters_are_canonicalized_like_the_sdks(
+    controller: Controller, signature: str, method: str, body_params: bool
+) -> None:
+    """RFC 3986 percent-encoding of UTF-8 names and values (§1.4 step 2, §1.5)."""
+    params = {**DESCRIBE, "Name": TRICKY, "Description": TRICKY[::-1]}
+    resp = rpc(controller, params, signature=signature, method=method, body_params=body_params)
+    assert ok_body(resp)["TotalCount"] == 0
 
 
 def test_spaces_sent_as_plus_are_decoded_before_verifying(controller: Controller) -> None:
@@ -178,7 +198,8 @@ def test_v1_without_a_signing_parameter_is_400(controller: Controller, missing: 
 @pytest.mark.parametrize("missing", ["x-acs-date", "x-acs-signature-nonce"])
 def test_v3_without_a_signing_header_is_400(controller: Controller, missing: str) -> None:
     req = signed(controller, signature="v3")
-    del req.headers[missing]  # also gone from what the signature covers: still refused
+    del req.headers[missing]
+    sign_v3(req, controller.access_key_id, controller.access_key_secret)  # validly signed
     resp = send(req)
     error_body(resp)
     assert resp.status_code == 400, describe(resp)
@@ -272,6 +293,20 @@ def test_v3_signed_header_tampered_is_rejected(controller: Controller) -> None:
     req = signed(controller, signature="v3")
     req.headers["x-acs-action"] = "DescribeInvocations"
     expect_error(send(req), 400, "SignatureDoesNotMatch")
+
+
+@pytest.mark.parametrize("unsigned", ["x-acs-action", "x-acs-date", "x-acs-signature-nonce"])
+def test_v3_must_sign_its_x_acs_headers(controller: Controller, unsigned: str) -> None:
+    """Left out of SignedHeaders, the header could be changed at will: the action swapped, or the
+    date and nonce renewed to replay a captured request. ACS3 signs host and every x-acs-*."""
+    req = signed(controller, signature="v3")
+    names = sorted(h.lower() for h in req.headers if h.lower() == "host" or h.startswith("x-acs-"))
+    names.remove(unsigned)
+    sign_v3(req, controller.access_key_id, controller.access_key_secret, names)
+    assert f"SignedHeaders={';'.join(names)}," in req.headers["Authorization"]
+    resp = send(req)
+    error_body(resp)
+    assert resp.status_code == 400, describe(resp)
 
 
 def test_v3_tampered_body_is_rejected(controller: Controller) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +54,8 @@ def command_tags(ctl: Controller, command_id: str) -> list[dict[str, Any]]:
 
 INVOKE: Params = {"Parameters": json.dumps({"name": "restart"}), "Timeout": "30"}
 INVOKE |= {"ClientToken": "restart-invoke-token"}
-RUN_PERIOD: Params = {
-    "Type": "RunShellScript",
-    "CommandContent": "echo tick",
-    "KeepCommand": "true",
-}
-RUN_PERIOD |= {"RepeatMode": "Period", "Frequency": "rate(1h)", "Tag.1.Key": "kind"}
-RUN_PERIOD |= {"Tag.1.Value": "period", "ClientToken": "restart-run-token"}
+RUN_KEEP: Params = {"Type": "RunShellScript", "CommandContent": "echo kept", "KeepCommand": "true"}
+RUN_KEEP |= {"Tag.1.Key": "kind", "Tag.1.Value": "kept", "ClientToken": "restart-run-token"}
 
 
 @dataclass
@@ -70,16 +66,48 @@ class Before:
     instance: str
     command_id: str
     invoke_id: str
-    period_command_id: str
-    period_invoke_id: str
+    kept_command_id: str
+    kept_invoke_id: str
     command: dict[str, Any]
     invocation: dict[str, Any]
-    period_invocation: dict[str, Any]
+    kept_invocation: dict[str, Any]
     tags: list[dict[str, Any]]
     second_key: tuple[str, str]
+    burst: Burst | None = None
+
+
+@dataclass
+class Burst:
+    """Concurrent writes acknowledged just before the kill."""
+
+    instance: str
+    commands: list[str]
+    invocations: list[str]
+    nonces: list[str]
+
+
+BURST = 24  # writes of each kind, from 8 threads
+
+
+def burst(ctl: Controller) -> Burst:
+    instance = ctl.add_instance(name="burst-host")
+    content = base64.b64encode(b"echo burst").decode()
+
+    def write(i: int) -> tuple[str, str, str]:
+        nonce = new_nonce()
+        create: Params = {"Name": f"burst-{i}", "Type": "RunShellScript", "CommandContent": content}
+        command = ok(ctl, "CreateCommand", create, nonce=nonce)["CommandId"]
+        run: Params = {"Type": "RunShellScript", "CommandContent": f"echo {i}"}
+        invocation = ok(ctl, "RunCommand", {**run, "InstanceId.1": instance})["InvokeId"]
+        return command, invocation, nonce
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        done = list(pool.map(write, range(BURST)))
+    return Burst(instance, [d[0] for d in done], [d[1] for d in done], [d[2] for d in done])
 
 
 def populate(ctl: Controller) -> Before:
+    """Sequential writes of every kind, then reads of what they made (compared after restart)."""
     instance = ctl.add_instance(name="restart-host")
     create: Params = {"Name": "restart-cmd", "Description": "survives kill -9"}
     create |= {"Type": "RunShellScript", "WorkingDir": "/tmp", "Timeout": "123"}
@@ -89,7 +117,7 @@ def populate(ctl: Controller) -> Before:
     invoke_id = ok(
         ctl, "InvokeCommand", {"CommandId": command_id, "InstanceId.1": instance, **INVOKE}
     )["InvokeId"]
-    period = ok(ctl, "RunCommand", {"InstanceId.1": instance, **RUN_PERIOD})
+    kept = ok(ctl, "RunCommand", {"InstanceId.1": instance, **RUN_KEEP})
     keys = json.loads(
         run_cli("controller", "access-key", "create", "--data-dir", str(ctl.data_dir))
     )
@@ -101,11 +129,11 @@ def populate(ctl: Controller) -> Before:
         instance=instance,
         command_id=command_id,
         invoke_id=invoke_id,
-        period_command_id=period["CommandId"],
-        period_invoke_id=period["InvokeId"],
+        kept_command_id=kept["CommandId"],
+        kept_invoke_id=kept["InvokeId"],
         command=one_command(ctl, command_id),
         invocation=one_invocation(ctl, invoke_id),
-        period_invocation=one_invocation(ctl, period["InvokeId"]),
+        kept_invocation=one_invocation(ctl, kept["InvokeId"]),
         tags=command_tags(ctl, command_id),
         second_key=(keys["AccessKeyId"], keys["AccessKeySecret"]),
     )
@@ -115,6 +143,7 @@ def populate(ctl: Controller) -> Before:
 def before(start_controller: StartController) -> Before:
     ctl = start_controller()
     state = populate(ctl)
+    state.burst = burst(ctl)  # the kill follows the last acknowledgement at once
     ctl.restart(hard=True)
     return state
 
@@ -141,18 +170,16 @@ def test_command_survives_through_the_core_sdk(before: Before) -> None:
 
 def test_invocations_survive(before: Before) -> None:
     assert one_invocation(before.ctl, before.invoke_id) == before.invocation
-    assert one_invocation(before.ctl, before.period_invoke_id) == before.period_invocation
+    assert one_invocation(before.ctl, before.kept_invoke_id) == before.kept_invocation
     assert before.invocation["CommandId"] == before.command_id
     assert json.loads(before.invocation["Parameters"]) == {"name": "restart"}
-    assert before.period_invocation["RepeatMode"] == "Period"
-    assert before.period_invocation["Frequency"] == "rate(1h)"
     instances = before.invocation["InvokeInstances"]["InvokeInstance"]
     assert [item["InstanceId"] for item in instances] == [before.instance]
 
 
 def test_kept_command_of_run_command_survives(before: Before) -> None:
-    command = one_command(before.ctl, before.period_command_id)
-    assert command["CommandId"] == before.period_command_id
+    command = one_command(before.ctl, before.kept_command_id)
+    assert command["CommandId"] == before.kept_command_id
 
 
 def test_tags_survive(before: Before) -> None:
@@ -165,10 +192,12 @@ def test_client_tokens_survive(before: Before) -> None:
     """Same ClientToken and parameters after the restart: the original ids come back (§4.1)."""
     params: Params = {"CommandId": before.command_id, "InstanceId.1": before.instance, **INVOKE}
     assert ok(before.ctl, "InvokeCommand", params)["InvokeId"] == before.invoke_id
-    again = ok(before.ctl, "RunCommand", {"InstanceId.1": before.instance, **RUN_PERIOD})
+    resp = rpc(before.ctl, "InvokeCommand", {**params, "Timeout": "31"})
+    expect_error(resp, 403, "IdempotentParameterMismatch")
+    again = ok(before.ctl, "RunCommand", {"InstanceId.1": before.instance, **RUN_KEEP})
     assert (again["CommandId"], again["InvokeId"]) == (
-        before.period_command_id,
-        before.period_invoke_id,
+        before.kept_command_id,
+        before.kept_invoke_id,
     )
 
 
@@ -192,7 +221,34 @@ def test_new_writes_after_restart_get_new_ids(before: Before) -> None:
     create: Params = {"Name": "after-restart", "Type": "RunShellScript"}
     create |= {"CommandContent": base64.b64encode(b"echo again").decode()}
     command_id = ok(before.ctl, "CreateCommand", create)["CommandId"]
-    assert command_id not in (before.command_id, before.period_command_id)
+    assert command_id not in (before.command_id, before.kept_command_id)
     run: Params = {"CommandId": command_id, "InstanceId.1": before.instance}
     invoke_id = ok(before.ctl, "InvokeCommand", run)["InvokeId"]
-    assert invoke_id not in (before.invoke_id, before.period_invoke_id)
+    assert invoke_id not in (before.invoke_id, before.kept_invoke_id)
+
+
+def test_concurrent_acknowledged_writes_survive(before: Before) -> None:
+    assert before.burst is not None
+    found = ok(before.ctl, "DescribeCommands", {"Name": "burst-*", "PageSize": "50"})
+    names = {c["CommandId"] for c in found["Commands"]["Command"]}
+    assert set(before.burst.commands) <= names
+    listed = ok(
+        before.ctl, "DescribeInvocations", {"InstanceId": before.burst.instance, "PageSize": "50"}
+    )
+    invocations = {i["InvokeId"] for i in listed["Invocations"]["Invocation"]}
+    assert invocations == set(before.burst.invocations)
+
+
+def test_concurrently_used_nonces_are_still_rejected(before: Before) -> None:
+    assert before.burst is not None
+    for nonce in (before.burst.nonces[0], before.burst.nonces[-1]):
+        expect_error(
+            rpc(before.ctl, "DescribeCommands", {}, nonce=nonce), 400, "SignatureNonceUsed"
+        )
+
+
+def test_no_secret_in_the_log(before: Before) -> None:
+    log = before.ctl.log()
+    assert log.count("Started server process") == 2, log[-2000:]  # both runs, one log file
+    assert before.ctl.access_key_secret not in log
+    assert before.second_key[1] not in log
