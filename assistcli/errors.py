@@ -114,7 +114,7 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "MissingParam.InstanceId": (400, "The parameter InstanceId or ResourceTag is required."),
     "InstanceIds.ExceedLimit": (403, "The number of instance IDs exceeds the upper limit."),
     "InvalidInstance.NotFound": (404, "The specified instance does not exist: {instance_id}."),
-    "InvalidInstanceId.NotFound": (404, "The specified instance is not part of the task."),
+    "InvalidInstanceId.NotFound": (404, "The specified instance does not exist: {instance_id}."),
     "InvalidInvokeId.NotFound": (404, "The specified invoke ID does not exist."),
     "MissingParam.Frequency": (400, "RepeatMode Period needs a Frequency."),
     "InvalidParam.Frequency": (400, "The specified Frequency is not valid."),
@@ -157,6 +157,37 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "ParameterKey.ExceedLimit": (403, "The length of a parameter key exceeds 64 characters."),
     "ParameterKey.Duplicate": (403, "The custom parameter keys are duplicated: {name}."),
     "ParameterType.NotSupported": (403, "Custom parameter values must be strings: {name}."),
+    # Files.
+    "InvalidParameter.TargetDir": (400, "TargetDir must be an absolute path (≤ 255 characters)."),
+    "InvalidParameter.Content": (400, "The file content is empty or not valid Base64."),
+    "InvalidParameter.Description": (400, "The specified Description is too long."),
+    "InvalidFileContent.LengthLimitExceeded": (
+        403,
+        "The file content exceeds 32 KB after Base64 encoding.",
+    ),
+    # Activations and managed instances.
+    "InvalidParameter.InstanceName": (400, "The specified InstanceName is not valid."),
+    "InvalidParameter.InstanceCount": (400, "InstanceCount must be 1-1000."),
+    "InvalidParameter.TimeToLiveInHours": (400, "TimeToLiveInHours must be 1-4."),
+    "InvalidParameter.IpAddressRange": (400, "IpAddressRange must be an IP address or CIDR."),
+    "InvalidActivationId.NotFound": (404, "The specified activation does not exist."),
+    "Activation.InUse": (403, "An activation that registered instances cannot be deleted."),
+    "Activation.Disabled": (403, "The activation is disabled."),
+    "Activation.Expired": (403, "The activation has expired."),
+    "Activation.InvalidCode": (403, "The activation code is not valid."),
+    "Activation.InstanceCountExceeded": (
+        403,
+        "The activation has registered as many instances as it allows.",
+    ),
+    "Activation.IpNotAllowed": (403, "This address may not register with the activation."),
+    # The agent API.
+    "Agent.NotRegistered": (
+        401,
+        "This instance is not registered (it may have been deregistered); register again.",
+    ),
+    "Agent.InvalidCredential": (401, "The instance secret is not valid."),
+    "Agent.TaskNotFound": (403, "The instance has no such task: {invoke_ids}."),
+    "Agent.InvalidRequest": (400, "The agent request is not valid: {why}"),
     # Tags.
     "InvalidResourceType.NotFound": (404, "The specified ResourceType does not exist."),
     "InvalidResourceId.NotFound": (404, "The specified resource does not exist: {resource_id}."),

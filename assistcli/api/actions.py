@@ -85,6 +85,8 @@ OUTPUT_ENCODING = Param(
 )
 
 COMMAND_ID = Param(name="CommandId", required=True, help="Command ID (c-...).")
+ACTIVATION_ID = Param(name="ActivationId", required=True, help="Activation ID.")
+MANAGED_INSTANCE_ID = Param(name="InstanceId", required=True, help="Managed instance ID (mi-...).")
 INVOKE_ID = Param(name="InvokeId", required=True, help="Invocation ID (t-...).")
 NAME = Param(
     name="Name", max_len=128, length_error="CmdName.ExceedLimit", help="Command name (≤ 128)."
@@ -186,13 +188,13 @@ RUN_OPTIONS = (
     CLIENT_TOKEN,
 )
 
-TAG_RESOURCE_TYPES = ("command", "invocation")
+TAG_RESOURCE_TYPES = ("command", "invocation", "activation", "managedinstance")
 RESOURCE_TYPE = Param(
     name="ResourceType",
     required=True,
     choices=TAG_RESOURCE_TYPES,
     choice_error="InvalidResourceType.NotFound",
-    help="Type of the tagged resources: command or invocation.",
+    help="Type of the tagged resources.",
 )
 RESOURCE_IDS = Param(
     name="ResourceId",
@@ -409,6 +411,217 @@ ACTIONS: tuple[Action, ...] = (
             OUTPUT_ENCODING,
             RESOURCE_GROUP,
             TAG_FILTER,
+            *PAGING,
+        ),
+    ),
+    Action(
+        name="SendFile",
+        summary="Write a small file on instances.",
+        idempotent=True,
+        params=(
+            REGION_ID,
+            Param(
+                name="InstanceId",
+                kind=Kind.LIST,
+                max_items=50,
+                items_error="InstanceIds.ExceedLimit",
+                help="Target instances, as InstanceId.N (1-50).",
+            ),
+            Param(
+                name="Name",
+                required=True,
+                max_len=255,
+                length_error="InvalidParameter.Name",
+                help="File name (≤ 255 characters).",
+            ),
+            Param(
+                name="TargetDir",
+                required=True,
+                max_len=255,
+                length_error="InvalidParameter.TargetDir",
+                help="Absolute directory to write into; created if missing.",
+            ),
+            Param(name="Content", required=True, help="File content (≤ 32 KB after Base64)."),
+            Param(
+                name="ContentType",
+                choices=("PlainText", "Base64"),
+                default="PlainText",
+                lenient=True,
+                help="Encoding of Content (default PlainText).",
+            ),
+            Param(
+                name="Description",
+                max_len=512,
+                length_error="InvalidParameter.Description",
+                help="Description (≤ 512 characters).",
+            ),
+            Param(name="FileMode", default="0644", help="Octal permissions (default 0644)."),
+            Param(name="FileOwner", default="root", max_len=64, help="Owner (default root)."),
+            Param(name="FileGroup", default="root", max_len=64, help="Group (default root)."),
+            Param(
+                name="Overwrite",
+                kind=Kind.BOOLEAN,
+                default=False,
+                help="Replace an existing file (default false: FileAlreadyExists).",
+            ),
+            Param(
+                name="Timeout",
+                kind=Kind.INTEGER,
+                minimum=1,
+                maximum=86400,
+                range_error="InvalidTimeout.ExceedLimit",
+                help="Seconds for the write (default 60; values under 10 become 10).",
+            ),
+            RESOURCE_GROUP,
+            TAGS,
+            CLIENT_TOKEN,
+        ),
+    ),
+    Action(
+        name="DescribeSendFileResults",
+        summary="List file-send tasks with their overall and per-instance status.",
+        paged=True,
+        params=(
+            REGION_ID,
+            Param(name="InvokeId", help="File-send task ID (f-...)."),
+            Param(name="InstanceId", help="Only tasks that include this instance."),
+            Param(name="Name", help="File name."),
+            Param(name="InvocationStatus", help="Overall status."),
+            RESOURCE_GROUP,
+            TAG_FILTER,
+            *PAGING,
+        ),
+    ),
+    Action(
+        name="CreateActivation",
+        summary="Create an activation code with which agents register their instances.",
+        idempotent=True,
+        params=(
+            REGION_ID,
+            Param(
+                name="InstanceName",
+                max_len=50,
+                length_error="InvalidParameter.InstanceName",
+                help="Name prefix of registered instances (2-50 characters).",
+            ),
+            Param(
+                name="Description",
+                max_len=100,
+                length_error="InvalidParameter.Description",
+                help="Description (≤ 100 characters).",
+            ),
+            Param(
+                name="InstanceCount",
+                kind=Kind.INTEGER,
+                default=10,
+                minimum=1,
+                maximum=1000,
+                range_error="InvalidParameter.InstanceCount",
+                help="How many instances may register with it, 1-1000 (default 10).",
+            ),
+            Param(
+                name="TimeToLiveInHours",
+                kind=Kind.INTEGER,
+                default=4,
+                minimum=1,
+                maximum=4,
+                range_error="InvalidParameter.TimeToLiveInHours",
+                help="Hours during which it accepts registrations, 1-4 (default 4).",
+            ),
+            Param(
+                name="IpAddressRange",
+                help="Address or CIDR block allowed to register (default: any).",
+            ),
+            RESOURCE_GROUP,
+            TAGS,
+            CLIENT_TOKEN,
+        ),
+    ),
+    Action(
+        name="DescribeActivations",
+        summary="List activation codes and how many instances used them.",
+        paged=True,
+        params=(
+            REGION_ID,
+            Param(name="ActivationId", help="Activation ID."),
+            Param(name="InstanceName", help="Instance name prefix."),
+            RESOURCE_GROUP,
+            TAG_FILTER,
+            *PAGING,
+        ),
+    ),
+    Action(
+        name="DisableActivation",
+        summary="Stop an activation code from registering more instances.",
+        params=(REGION_ID, ACTIVATION_ID),
+    ),
+    Action(
+        name="DeleteActivation",
+        summary="Delete an activation code that registered no instance yet.",
+        params=(REGION_ID, ACTIVATION_ID),
+    ),
+    Action(
+        name="DescribeManagedInstances",
+        summary="List registered instances.",
+        paged=True,
+        params=(
+            REGION_ID,
+            Param(
+                name="InstanceId",
+                kind=Kind.LIST,
+                max_items=50,
+                items_error="InstanceIds.ExceedLimit",
+                help="Instance IDs, as InstanceId.N (1-50).",
+            ),
+            Param(name="InstanceName", help="Instance name."),
+            Param(name="InstanceIp", help="Internal or public IP address."),
+            Param(name="ActivationId", help="Activation the instances registered with."),
+            Param(name="OsType", choices=("windows", "linux", "FreeBSD"), help="OS type."),
+            Param(
+                name="Connected",
+                choices=("true", "false"),
+                help="Whether the agent polled in the last two minutes.",
+            ),
+            Param(name="MachineId", max_len=36, help="Machine ID given at registration."),
+            RESOURCE_GROUP,
+            TAG_FILTER,
+            *PAGING,
+        ),
+    ),
+    Action(
+        name="DeregisterManagedInstance",
+        summary="Remove a registered instance; its agent is refused from then on.",
+        params=(REGION_ID, MANAGED_INSTANCE_ID, Param(name="ClientToken", help="Ignored.")),
+    ),
+    Action(
+        name="ModifyManagedInstance",
+        summary="Rename a registered instance.",
+        params=(
+            REGION_ID,
+            MANAGED_INSTANCE_ID,
+            Param(
+                name="InstanceName",
+                required=True,
+                max_len=128,
+                length_error="InvalidParameter.InstanceName",
+                help="New name (2-128 characters, starting with a letter).",
+            ),
+        ),
+    ),
+    Action(
+        name="DescribeCloudAssistantStatus",
+        summary="Whether each instance's agent is alive, its version and task counts.",
+        paged=True,
+        params=(
+            REGION_ID,
+            Param(
+                name="InstanceId",
+                kind=Kind.LIST,
+                max_items=50,
+                items_error="InstanceIds.ExceedLimit",
+                help="Instance IDs, as InstanceId.N (1-50).",
+            ),
+            Param(name="OSType", choices=("Windows", "Linux", "FreeBSD"), help="OS type."),
             *PAGING,
         ),
     ),

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,9 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from assistcli.api import agent
+from assistcli.controller import agent_api
 from assistcli.controller.auth import SignedRequest, authenticate
 from assistcli.controller.context import Context
 from assistcli.controller.ids import request_id
+from assistcli.controller.notifier import LocalNotifier
+from assistcli.controller.responses import error_response, json_response
 from assistcli.controller.rpc import dispatch
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
@@ -32,24 +35,6 @@ from assistcli.errors import ApiError
 logger = logging.getLogger(__name__)
 
 MAX_FIELDS = 2000
-JSON_TYPE = "application/json;charset=utf-8"
-RECOMMEND = "https://api.aliyun.com/troubleshoot?q={code}&product=Ecs"
-
-
-def json_response(body: dict[str, Any], status: int = 200) -> Response:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(payload.encode(), status_code=status, media_type=JSON_TYPE)
-
-
-def error_response(error: ApiError, rid: str, host: str) -> Response:
-    body = {
-        "RequestId": rid,
-        "HostId": host,
-        "Code": error.code,
-        "Message": error.message,
-        "Recommend": RECOMMEND.format(code=error.code),
-    }
-    return json_response(body, error.status)
 
 
 def parse_params(raw: bytes, what: str) -> dict[str, str]:
@@ -78,32 +63,56 @@ async def signed_request(request: Request) -> SignedRequest:
     )
 
 
-def create_app(settings: Settings, store: Store) -> Starlette:
-    async def rpc(request: Request) -> Response:
+Work = Callable[[Context, Request], Awaitable[tuple[str, dict[str, Any]]]]
+
+
+def endpoint(
+    settings: Settings, store: Store, notifier: LocalNotifier, work: Work
+) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint around `work` -> (what to log, response fields): one request id, one error
+    shape, one log line per request (never its parameters)."""
+
+    async def serve(request: Request) -> Response:
         rid, started = request_id(), time.monotonic()
         host = request.url.hostname or "localhost"
-        action = "-"
+        what = request.url.path
         try:
-            now = time.time()
-            call = await authenticate(
-                await signed_request(request), store, now, settings.max_clock_skew
-            )
-            action = call.action or "-"
-            result = await dispatch(Context(store=store, settings=settings, now=now), call)
+            ctx = Context(store=store, settings=settings, notifier=notifier, now=time.time())
+            what, result = await work(ctx, request)
             response = json_response({"RequestId": rid, **result})
         except ApiError as error:
             response = error_response(error, rid, host)
         except Exception:
-            logger.exception("request %s (%s) failed", rid, action)
+            logger.exception("request %s (%s) failed", rid, what)
             response = error_response(ApiError("InternalError"), rid, host)
-        logger.info(
-            "%s %s %d %.1fms",
-            rid,
-            action,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-        )
+        elapsed = (time.monotonic() - started) * 1000
+        logger.info("%s %s %d %.1fms", rid, what, response.status_code, elapsed)
         return response
+
+    return serve
+
+
+async def rpc(ctx: Context, request: Request) -> tuple[str, dict[str, Any]]:
+    """The Cloud Assistant API: authenticate, then run the action."""
+    signed = await signed_request(request)
+    call = await authenticate(signed, ctx.store, ctx.now, ctx.settings.max_clock_skew)
+    return call.action or "-", await dispatch(ctx, call)
+
+
+def agent_route(
+    path: str, handler: Callable[[Context, Request], Awaitable[dict[str, Any]]]
+) -> Work:
+    async def work(ctx: Context, request: Request) -> tuple[str, dict[str, Any]]:
+        return path, await handler(ctx, request)
+
+    return work
+
+
+def create_app(settings: Settings, store: Store) -> Starlette:
+    notifier = LocalNotifier()
+
+    def route(path: str, work: Work, methods: list[str]) -> Route:
+        return Route(path, endpoint(settings, store, notifier, work), methods=methods)
 
     async def healthz(request: Request) -> Response:
         return json_response({"Status": "ok"})
@@ -127,7 +136,13 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         error = ApiError(code, f"{request.method} {request.url.path} is not served.", status=status)
         return error_response(error, request_id(), request.url.hostname or "localhost")
 
-    routes = [Route("/", rpc, methods=["GET", "POST"]), Route("/healthz", healthz)]
+    routes = [
+        route("/", rpc, ["GET", "POST"]),
+        route(agent.REGISTER, agent_route(agent.REGISTER, agent_api.register), ["POST"]),
+        route(agent.POLL, agent_route(agent.POLL, agent_api.poll), ["POST"]),
+        route(agent.REPORT, agent_route(agent.REPORT, agent_api.report), ["POST"]),
+        Route("/healthz", healthz),
+    ]
     return Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistcli.controller.notifier import LocalNotifier
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
 
@@ -12,4 +13,5 @@ from assistcli.controller.store import Store
 class Context:
     store: Store
     settings: Settings
+    notifier: LocalNotifier
     now: float  # the request's arrival, POSIX seconds

@@ -47,6 +47,22 @@ class Target:
     error_code: str = ""
     error_info: str = ""
     repeats: int = 0
+    delivered_at: float | None = None
+    lease_until: float | None = None
+    report_seq: int = -1  # the last agent report applied to this record
+
+
+@dataclass(slots=True, kw_only=True)
+class FileSpec:
+    """What a SendFile task writes on each instance."""
+
+    name: str
+    target_dir: str
+    content_type: str = "PlainText"
+    file_mode: str = "0644"
+    file_owner: str = "root"
+    file_group: str = "root"
+    overwrite: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -74,8 +90,11 @@ class Invocation:
     status: str = "Pending"
     legacy_status: str = "Running"
     stop_time: float | None = None
+    kind: str = "command"  # or "file" for SendFile tasks
+    region_id: str = ""
     targets: list[Target] = field(default_factory=list)
     tags: list[Tag] = field(default_factory=list)
+    file: FileSpec | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -85,6 +104,68 @@ class Instance:
     registration_time: float
     os_type: str = "linux"
     hostname: str = ""
+    activation_id: str = ""
+    machine_id: str = ""
+    os_version: str = ""
+    intranet_ip: str = ""
+    internet_ip: str = ""
+    resource_group_id: str = ""
+    secret_hash: str = ""
+    agent_version: str = ""
+    interpreters: list[str] = field(default_factory=list)
+    timezone: str = ""
+    boot_id: str = ""
+    last_heartbeat: float | None = None
+    active_task_count: int = 0
+    tags: list[Tag] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class InstanceStats:
+    """Derived from the instance's records, for the status and listing actions."""
+
+    invocation_count: int = 0
+    last_invoked_time: float | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Activation:
+    activation_id: str
+    code_hash: str
+    instance_count: int
+    time_to_live_hours: int
+    creation_time: float
+    description: str = ""
+    instance_name: str = ""
+    registered_count: int = 0
+    deregistered_count: int = 0
+    ip_address_range: str = ""
+    resource_group_id: str = ""
+    disabled: bool = False
+    tags: list[Tag] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class InstanceFilter:
+    instance_ids: list[str] = field(default_factory=list)
+    instance_name: str | None = None
+    instance_ip: str | None = None
+    activation_id: str | None = None
+    os_type: str | None = None
+    machine_id: str | None = None
+    connected_since: float | None = None  # heartbeat at or after this moment
+    disconnected_before: float | None = None  # no heartbeat since this moment
+    resource_group_id: str | None = None
+    tags: list[Tag] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class Delivery:
+    """A record handed to its agent, with what it runs."""
+
+    target: Target
+    invocation: Invocation
+    instance: Instance
 
 
 T = TypeVar("T")
@@ -129,6 +210,8 @@ class InvocationFilter:
     timed: bool | None = None
     resource_group_id: str | None = None
     tags: list[Tag] = field(default_factory=list)
+    kind: str = "command"
+    file_name: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -139,6 +222,7 @@ class ResultFilter:
     statuses: tuple[str, ...] | None = None  # current vocabulary
     resource_group_id: str | None = None
     tags: list[Tag] = field(default_factory=list)
+    kind: str = "command"
 
 
 @dataclass(slots=True, kw_only=True)

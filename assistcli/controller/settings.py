@@ -16,3 +16,6 @@ class Settings:
     max_clock_skew: float = 900.0  # seconds a signed request's timestamp may be off
     max_commands: int = 50_000  # CmdCount.ExceedQuota beyond this
     max_request_line: int = 1024 * 1024  # long URLs carry 24 KB of Base64 content
+    lease: float = 30.0  # seconds a delivered task may go unacknowledged before redelivery
+    heartbeat_window: float = 120.0  # an agent polled within this long counts as connected
+    tasks_per_poll: int = 32

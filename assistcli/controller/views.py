@@ -8,7 +8,16 @@ from typing import Any
 
 from assistcli.api import status as st
 from assistcli.controller.content import encode_content
-from assistcli.controller.models import Command, Invocation, Tag, Target
+from assistcli.controller.models import (
+    Activation,
+    Command,
+    FileSpec,
+    Instance,
+    InstanceStats,
+    Invocation,
+    Tag,
+    Target,
+)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -125,4 +134,92 @@ def invocation_result(target: Target, inv: Invocation, encoding: str) -> dict[st
         "TerminationMode": inv.termination_mode,
         "OssOutputDelivery": inv.oss_output_delivery,
         "Tags": tags(inv.tags),
+    }
+
+
+def activation(act: Activation, *, with_tags: bool = True) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "ActivationId": act.activation_id,
+        "Description": act.description,
+        "InstanceName": act.instance_name,
+        "InstanceCount": act.instance_count,
+        "RegisteredCount": act.registered_count,
+        "DeregisteredCount": act.deregistered_count,
+        "TimeToLiveInHours": act.time_to_live_hours,
+        "IpAddressRange": act.ip_address_range,
+        "CreationTime": timestamp(act.creation_time),
+        "Disabled": act.disabled,
+    }
+    if with_tags:  # a plain array here, unlike the Tags.Tag wrapper elsewhere
+        shown["ResourceGroupId"] = act.resource_group_id
+        shown["Tags"] = tags(act.tags)["Tag"]
+    return shown
+
+
+def managed_instance(inst: Instance, stats: InstanceStats, connected: bool) -> dict[str, Any]:
+    return {
+        "InstanceId": inst.instance_id,
+        "InstanceName": inst.instance_name,
+        "Hostname": inst.hostname,
+        "MachineId": inst.machine_id,
+        "ActivationId": inst.activation_id,
+        "AgentVersion": inst.agent_version,
+        "Connected": connected,
+        "InternetIp": inst.internet_ip,
+        "IntranetIp": inst.intranet_ip,
+        "OsType": inst.os_type,
+        "OsVersion": inst.os_version,
+        "RegistrationTime": timestamp(inst.registration_time),
+        "LastInvokedTime": timestamp(stats.last_invoked_time),
+        "InvocationCount": stats.invocation_count,
+        "ResourceGroupId": inst.resource_group_id,
+        "Tags": tags(inst.tags)["Tag"],
+    }
+
+
+def assistant_status(inst: Instance, stats: InstanceStats, connected: bool) -> dict[str, Any]:
+    return {
+        "InstanceId": inst.instance_id,
+        "CloudAssistantStatus": "true" if connected else "false",  # a string, as in the API
+        "CloudAssistantVersion": inst.agent_version,
+        "LastHeartbeatTime": timestamp(inst.last_heartbeat),
+        "LastInvokedTime": timestamp(stats.last_invoked_time),
+        "ActiveTaskCount": inst.active_task_count if connected else 0,
+        "InvocationCount": stats.invocation_count,
+        "OSType": {"linux": "Linux", "windows": "Windows"}.get(inst.os_type, inst.os_type),
+        "SupportSessionManager": False,
+    }
+
+
+def send_file_invocation(inv: Invocation, file: FileSpec) -> dict[str, Any]:
+    return {
+        "InvokeId": inv.invoke_id,
+        "Name": file.name,
+        "Description": inv.command_description,
+        "Content": encode_content(inv.content, file.content_type),
+        "ContentType": file.content_type,
+        "TargetDir": file.target_dir,
+        "FileMode": file.file_mode,
+        "FileOwner": file.file_owner,
+        "FileGroup": file.file_group,
+        "Overwrite": "true" if file.overwrite else "false",  # a string, as in the API
+        "CreationTime": timestamp(inv.creation_time),
+        "VmCount": len(inv.targets),
+        "InvocationStatus": inv.status,
+        "Tags": tags(inv.tags),
+        "InvokeInstances": {
+            "InvokeInstance": [
+                {
+                    "InstanceId": t.instance_id,
+                    "InvocationStatus": t.status,
+                    "CreationTime": timestamp(t.creation_time),
+                    "StartTime": timestamp(t.start_time),
+                    "UpdateTime": timestamp(t.update_time or t.creation_time),
+                    "FinishTime": timestamp(t.finish_time),
+                    "ErrorCode": t.error_code,
+                    "ErrorInfo": t.error_info,
+                }
+                for t in inv.targets
+            ]
+        },
     }

@@ -7,7 +7,7 @@ from typing import Any
 
 from assistcli.api.codec import Args
 from assistcli.controller.context import Context
-from assistcli.controller.handlers import commands, invocations, tags
+from assistcli.controller.handlers import commands, files, fleet, invocations, tags
 
 Handler = Callable[[Context, Args], Awaitable[dict[str, Any]]]
 
@@ -22,6 +22,16 @@ HANDLERS: Mapping[str, Handler] = {
     "ModifyInvocationAttribute": invocations.modify_invocation_attribute,
     "DescribeInvocations": invocations.describe_invocations,
     "DescribeInvocationResults": invocations.describe_invocation_results,
+    "SendFile": files.send_file,
+    "DescribeSendFileResults": files.describe_send_file_results,
+    "CreateActivation": fleet.create_activation,
+    "DescribeActivations": fleet.describe_activations,
+    "DisableActivation": fleet.disable_activation,
+    "DeleteActivation": fleet.delete_activation,
+    "DescribeManagedInstances": fleet.describe_managed_instances,
+    "DeregisterManagedInstance": fleet.deregister_managed_instance,
+    "ModifyManagedInstance": fleet.modify_managed_instance,
+    "DescribeCloudAssistantStatus": fleet.describe_cloud_assistant_status,
     "TagResources": tags.tag_resources,
     "UntagResources": tags.untag_resources,
     "ListTagResources": tags.list_tag_resources,

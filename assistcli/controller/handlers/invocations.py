@@ -49,7 +49,7 @@ async def _start(
 ) -> Invocation:
     """Validate a run of `command`, then store the invocation (and, when asked, the command)."""
     repeat_mode = _repeat_mode(args)
-    instance_ids = await _targets(ctx, args)
+    instance_ids = await target_instances(ctx, args)
     raw_parameters = args.text("Parameters").strip()
     values = content.parse_parameters(raw_parameters) if raw_parameters else None
     bound = content.bind(command.parameter_names, command.enable_parameter, values)
@@ -77,6 +77,7 @@ async def _start(
         oss_output_delivery=args.text("OssOutputDelivery"),
         windows_password_name=args.text("WindowsPasswordName"),
         resource_group_id=args.text("ResourceGroupId"),
+        region_id=args.text("RegionId"),
         targets=[
             Target(invoke_id=invoke_id, instance_id=i, status=st.PENDING, creation_time=ctx.now)
             for i in instance_ids
@@ -86,6 +87,7 @@ async def _start(
     if store_command:
         await ctx.store.insert_command(command)
     await ctx.store.insert_invocation(invocation)
+    ctx.notifier.notify(instance_ids)
     return invocation
 
 
@@ -98,7 +100,7 @@ def _repeat_mode(args: Args) -> str:
     return mode
 
 
-async def _targets(ctx: Context, args: Args) -> list[str]:
+async def target_instances(ctx: Context, args: Args) -> list[str]:
     """Instance IDs named directly or selected by ResourceTag; every one must exist."""
     instance_ids, resource_tags = args.strings("InstanceId"), args.records("ResourceTag")
     if instance_ids and resource_tags:
@@ -143,6 +145,7 @@ async def stop_invocation(ctx: Context, args: Args) -> dict[str, Any]:
                 "InvalidInstanceId.NotFound", f"The instance {instance_id} is not in the task."
             )
     await ctx.store.stop_targets(invocation.invoke_id, instance_ids, ctx.now)
+    ctx.notifier.notify(instance_ids or part_of_task)  # their agents kill what runs
     return {}
 
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
+from assistcli.api.agent import Report
 from assistcli.controller.models import (
+    Activation,
     Command,
     CommandFilter,
+    Delivery,
     Instance,
+    InstanceFilter,
+    InstanceStats,
     Invocation,
     InvocationFilter,
     Page,
@@ -109,8 +114,8 @@ class Store(abc.ABC):
     # Invocations ----------------------------------------------------------------------------------
     @abc.abstractmethod
     async def insert_invocation(self, invocation: Invocation) -> None:
-        """Insert an invocation, its per-instance targets and tags, and count one more use of
-        its command (if the command still exists)."""
+        """Insert an invocation, its per-instance targets, tags and file (SendFile), and count
+        one more use of its command (if the command still exists)."""
 
     @abc.abstractmethod
     async def get_invocation(self, invoke_id: str) -> Invocation | None:
@@ -133,12 +138,91 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def abort_undelivered(self, created_before: float, now: float) -> int:
-        """Records still Pending that were created before `created_before` end Aborted with
-        ErrorCode DeliveryTimeout. Returns how many."""
+        """Records still Pending that were created before `created_before` and are not under a
+        valid delivery lease end Aborted with ErrorCode DeliveryTimeout. Returns how many."""
 
     @abc.abstractmethod
     async def update_targets(self, targets: Sequence[Target]) -> None:
         """Overwrite these records and refresh their invocations' aggregate statuses."""
+
+    @abc.abstractmethod
+    async def get_instance(self, instance_id: str) -> Instance | None:
+        """The instance with its tags, or None (also after it was deregistered)."""
+
+    @abc.abstractmethod
+    async def list_instances(self, where: InstanceFilter, page: PageRequest) -> Page[Instance]:
+        """Instances matching every filter, oldest registration first."""
+
+    @abc.abstractmethod
+    async def instance_stats(self, instance_ids: Sequence[str]) -> dict[str, InstanceStats]:
+        """How many invocations each instance had and when the last one was created."""
+
+    @abc.abstractmethod
+    async def rename_instance(self, instance_id: str, name: str) -> bool:
+        """False if the instance does not exist."""
+
+    @abc.abstractmethod
+    async def deregister_instance(self, instance_id: str) -> Instance | None:
+        """Remove an instance (its records stay) and count it on its activation; returns what
+        was removed, or None if it did not exist."""
+
+    @abc.abstractmethod
+    async def heartbeat(self, instance: Instance, now: float) -> None:
+        """Record that the instance's agent polled at `now`, with what it says of itself
+        (agent version, OS, host name, boot id, time zone, interpreters, active tasks)."""
+
+    # Activations ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def insert_activation(self, activation: Activation) -> None: ...
+
+    @abc.abstractmethod
+    async def get_activation(self, activation_id: str) -> Activation | None: ...
+
+    @abc.abstractmethod
+    async def list_activations(
+        self,
+        activation_id: str | None,
+        instance_name: str | None,
+        resource_group_id: str | None,
+        tags: Sequence[Tag],
+        page: PageRequest,
+    ) -> Page[Activation]:
+        """Activations matching every given filter, newest first."""
+
+    @abc.abstractmethod
+    async def disable_activation(self, activation_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_activation(self, activation_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def register_instance(self, instance: Instance) -> bool:
+        """Insert an instance registered through its activation and count it there, unless the
+        activation has already registered its InstanceCount (then False, nothing written)."""
+
+    # Delivery -------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def claim_deliveries(
+        self, instance_id: str, now: float, lease: float, limit: int
+    ) -> list[Delivery]:
+        """Lease up to `limit` Pending records of the instance that are not under a valid lease
+        (never delivered, or whose lease expired unacknowledged), oldest first. A record is
+        never handed out twice while its lease holds, whatever the number of controllers."""
+
+    @abc.abstractmethod
+    async def records_to_cancel(self, instance_id: str, invoke_ids: Sequence[str]) -> list[str]:
+        """Of the instance's records the agent says are running, those that should not be:
+        stopping, or already ended."""
+
+    @abc.abstractmethod
+    async def apply_reports(
+        self, instance_id: str, reports: Sequence[Report], now: float, output_limit: int
+    ) -> set[str]:
+        """Apply an agent's reports in order, exactly once each: a report whose sequence is at or
+        below the record's last applied one is a replay and ignored. Output is appended up to
+        `output_limit` bytes. A record that already ended keeps its outcome. If any report names
+        an invocation the instance has no record of, nothing is applied and those invoke ids
+        are returned."""
 
     # Tags -----------------------------------------------------------------------------------------
     @abc.abstractmethod

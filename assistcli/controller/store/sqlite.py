@@ -7,21 +7,24 @@ a crash of the process (and, with synchronous=FULL, of the machine).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 from assistcli.api import status as st
+from assistcli.api.agent import Report
 from assistcli.controller.models import (
+    Activation,
     Command,
     CommandFilter,
+    Delivery,
     Instance,
+    InstanceFilter,
+    InstanceStats,
     Invocation,
     InvocationFilter,
     Page,
@@ -32,50 +35,35 @@ from assistcli.controller.models import (
     Target,
     TokenClaim,
 )
+from assistcli.controller.store import sqlite_fleet as fleet
 from assistcli.controller.store.base import Store
 from assistcli.controller.store.schema import migrations
+from assistcli.controller.store.sqlite_rows import (
+    COMMAND_FIELDS,
+    FILE_FIELDS,
+    INVOCATION_FIELDS,
+    RESOURCE_TABLES,
+    TARGET_FIELDS,
+    Where,
+    command_of,
+    command_row,
+    file_row,
+    insert_row,
+    invocation_row,
+    invocation_rows,
+    invocations_of,
+    like_pattern,
+    page_of,
+    refresh_status,
+    set_tags,
+    tags_of,
+    target_of,
+    target_row,
+)
 
 R = TypeVar("R")
 
-# Columns are the models' fields; tags and targets live in their own tables.
-COMMAND_FIELDS = [f.name for f in fields(Command) if f.name != "tags"]
-INVOCATION_FIELDS = [f.name for f in fields(Invocation) if f.name not in ("targets", "tags")]
-TARGET_FIELDS = [f.name for f in fields(Target)]
 NONCE_PURGE_INTERVAL = 60.0
-
-
-class Where:
-    """AND-ed SQL conditions with their parameters."""
-
-    def __init__(self) -> None:
-        self.clauses: list[str] = []
-        self.params: list[Any] = []
-
-    def add(self, clause: str, *params: Any) -> None:
-        self.clauses.append(clause)
-        self.params.extend(params)
-
-    def equal(self, column: str, value: object | None) -> None:
-        if value is not None and value != "":
-            self.add(f"{column} = ?", value)
-
-    def tags(self, resource_type: str, id_column: str, tags: Sequence[Tag]) -> None:
-        for key, value in tags:
-            match_value = " AND t.value = ?" if value else ""
-            self.add(
-                "EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = ? AND t.resource_id = "
-                f"{id_column} AND t.key = ?{match_value})",
-                *([resource_type, key, value] if value else [resource_type, key]),
-            )
-
-    def sql(self) -> str:
-        return " WHERE " + " AND ".join(self.clauses) if self.clauses else ""
-
-
-def like_pattern(wildcard: str) -> str:
-    """`web*` -> `web%`, with LIKE's own metacharacters escaped."""
-    escaped = wildcard.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%")
 
 
 class SqliteStore(Store):
@@ -200,8 +188,8 @@ class SqliteStore(Store):
     # Commands -------------------------------------------------------------------------------------
     async def insert_command(self, command: Command) -> None:
         def insert(c: sqlite3.Connection) -> None:
-            _insert(c, "commands", COMMAND_FIELDS, _command_row(command))
-            _set_tags(c, "command", [command.command_id], command.tags)
+            insert_row(c, "commands", COMMAND_FIELDS, command_row(command))
+            set_tags(c, "command", [command.command_id], command.tags)
 
         await self._run(insert)
 
@@ -253,28 +241,16 @@ class SqliteStore(Store):
         cond.tags("command", "commands.command_id", where.tags)
 
         def read(c: sqlite3.Connection) -> Page[Command]:
-            rows, total = _page(c, "commands", cond, "creation_time DESC, command_id", page)
-            tags = _tags_of(c, "command", [r["command_id"] for r in rows])
-            items = [_command(r, tags.get(r["command_id"], [])) for r in rows]
+            rows, total = page_of(c, "commands", cond, "creation_time DESC, command_id", page)
+            tags = tags_of(c, "command", [r["command_id"] for r in rows])
+            items = [command_of(r, tags.get(r["command_id"], [])) for r in rows]
             return Page(items=items, total=total, request=page)
 
         return await self._run(read)
 
     # Instances ------------------------------------------------------------------------------------
     async def add_instance(self, instance: Instance) -> None:
-        await self._run(
-            lambda c: c.execute(
-                "INSERT INTO instances (instance_id, instance_name, hostname, os_type, "
-                "registration_time) VALUES (?, ?, ?, ?, ?)",
-                (
-                    instance.instance_id,
-                    instance.instance_name,
-                    instance.hostname,
-                    instance.os_type,
-                    instance.registration_time,
-                ),
-            )
-        )
+        await self._run(fleet.add_instance, instance)
 
     async def known_instances(self, instance_ids: Sequence[str]) -> set[str]:
         def read(c: sqlite3.Connection) -> set[str]:
@@ -286,20 +262,27 @@ class SqliteStore(Store):
 
     async def instances_tagged(self, tags: Sequence[Tag]) -> list[str]:
         cond = Where()
-        cond.tags("instance", "instances.instance_id", tags)
+        cond.tags("managedinstance", "instances.instance_id", tags)
         sql = f"SELECT instance_id FROM instances{cond.sql()} ORDER BY instance_id"
         return await self._run(lambda c: [row[0] for row in c.execute(sql, cond.params)])
 
     # Invocations ----------------------------------------------------------------------------------
     async def insert_invocation(self, invocation: Invocation) -> None:
         def insert(c: sqlite3.Connection) -> None:
-            _insert(c, "invocations", INVOCATION_FIELDS, _invocation_row(invocation))
+            insert_row(c, "invocations", INVOCATION_FIELDS, invocation_row(invocation))
             c.executemany(
                 f"INSERT INTO targets ({', '.join(TARGET_FIELDS)}) "
                 f"VALUES ({', '.join('?' * len(TARGET_FIELDS))})",
-                [_target_row(t) for t in invocation.targets],
+                [target_row(t) for t in invocation.targets],
             )
-            _set_tags(c, "invocation", [invocation.invoke_id], invocation.tags)
+            set_tags(c, "invocation", [invocation.invoke_id], invocation.tags)
+            if invocation.file is not None:
+                insert_row(
+                    c,
+                    "files",
+                    ["invoke_id", *FILE_FIELDS],
+                    file_row(invocation.invoke_id, invocation.file),
+                )
             c.execute(
                 "UPDATE commands SET invoke_times = invoke_times + 1 WHERE command_id = ?",
                 (invocation.command_id,),
@@ -320,6 +303,9 @@ class SqliteStore(Store):
         for column in ("invoke_id", "command_id", "command_name", "command_type", "repeat_mode"):
             cond.equal(column, getattr(where, column))
         cond.equal("resource_group_id", where.resource_group_id)
+        cond.equal("kind", where.kind)
+        if where.file_name:
+            cond.add("invoke_id IN (SELECT invoke_id FROM files WHERE name = ?)", where.file_name)
         if where.instance_id:
             cond.add(
                 "invoke_id IN (SELECT invoke_id FROM targets WHERE instance_id = ?)",
@@ -335,8 +321,8 @@ class SqliteStore(Store):
         cond.tags("invocation", "invocations.invoke_id", where.tags)
 
         def read(c: sqlite3.Connection) -> Page[Invocation]:
-            rows, total = _page(c, "invocations", cond, "creation_time DESC, invoke_id", page)
-            items = _invocations(c, rows)
+            rows, total = page_of(c, "invocations", cond, "creation_time DESC, invoke_id", page)
+            items = invocations_of(c, rows)
             return Page(items=items, total=total, request=page)
 
         return await self._run(read)
@@ -347,6 +333,7 @@ class SqliteStore(Store):
         cond.equal("t.instance_id", where.instance_id)
         cond.equal("i.command_id", where.command_id)
         cond.equal("i.resource_group_id", where.resource_group_id)
+        cond.equal("i.kind", where.kind)
         if where.statuses is not None:
             marks = ",".join("?" * len(where.statuses)) or "NULL"
             cond.add(f"t.status IN ({marks})", *where.statuses)
@@ -363,8 +350,10 @@ class SqliteStore(Store):
                 [*cond.params, page.limit, page.offset],
             ).fetchall()
             invoke_ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
-            by_id = {inv.invoke_id: inv for inv in _invocations(c, _rows_by_id(c, invoke_ids))}
-            items = [Result(target=_target(r), invocation=by_id[r["invoke_id"]]) for r in rows]
+            by_id = {
+                inv.invoke_id: inv for inv in invocations_of(c, invocation_rows(c, invoke_ids))
+            }
+            items = [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
             return Page(items=items, total=int(total), request=page)
 
         return await self._run(read)
@@ -387,26 +376,29 @@ class SqliteStore(Store):
                     [new, now, now, finish, *params, old],
                 )
             c.execute("UPDATE invocations SET stop_time = ? WHERE invoke_id = ?", (now, invoke_id))
-            _refresh_status(c, [invoke_id])
+            refresh_status(c, [invoke_id])
 
         await self._run(stop)
 
     async def abort_undelivered(self, created_before: float, now: float) -> int:
+        overdue = (
+            "status = 'Pending' AND creation_time < ? AND (lease_until IS NULL OR lease_until < ?)"
+        )
+
         def abort(c: sqlite3.Connection) -> int:
             invoke_ids = [
                 row[0]
                 for row in c.execute(
-                    "SELECT DISTINCT invoke_id FROM targets WHERE status = ? AND creation_time < ?",
-                    (st.PENDING, created_before),
+                    f"SELECT DISTINCT invoke_id FROM targets WHERE {overdue}", (created_before, now)
                 )
             ]
             count = c.execute(
                 "UPDATE targets SET status = ?, error_code = 'DeliveryTimeout', "
                 "error_info = 'The command delivery has been timeout.', update_time = ?, "
-                "finish_time = ? WHERE status = ? AND creation_time < ?",
-                (st.ABORTED, now, now, st.PENDING, created_before),
+                f"finish_time = ? WHERE {overdue}",
+                (st.ABORTED, now, now, created_before, now),
             ).rowcount
-            _refresh_status(c, invoke_ids)
+            refresh_status(c, invoke_ids)
             return int(count)
 
         return await self._run(abort)
@@ -416,11 +408,95 @@ class SqliteStore(Store):
             assignments = ", ".join(f"{f} = ?" for f in TARGET_FIELDS[2:])
             c.executemany(
                 f"UPDATE targets SET {assignments} WHERE invoke_id = ? AND instance_id = ?",
-                [(*_target_row(t)[2:], t.invoke_id, t.instance_id) for t in targets],
+                [(*target_row(t)[2:], t.invoke_id, t.instance_id) for t in targets],
             )
-            _refresh_status(c, list(dict.fromkeys(t.invoke_id for t in targets)))
+            refresh_status(c, list(dict.fromkeys(t.invoke_id for t in targets)))
 
         await self._run(update)
+
+    # Fleet --------------------------------------------------------------------------------------
+    async def get_instance(self, instance_id: str) -> Instance | None:
+        page = await self.list_instances(InstanceFilter(instance_ids=[instance_id]), PageRequest())
+        return page.items[0] if page.items else None
+
+    async def list_instances(self, where: InstanceFilter, page: PageRequest) -> Page[Instance]:
+        return await self._run(fleet.list_instances, where, page)
+
+    async def instance_stats(self, instance_ids: Sequence[str]) -> dict[str, InstanceStats]:
+        return await self._run(fleet.instance_stats, instance_ids)
+
+    async def rename_instance(self, instance_id: str, name: str) -> bool:
+        return await self._run(
+            lambda c: (
+                c.execute(
+                    "UPDATE instances SET instance_name = ? WHERE instance_id = ?",
+                    (name, instance_id),
+                ).rowcount
+                > 0
+            )
+        )
+
+    async def deregister_instance(self, instance_id: str) -> Instance | None:
+        return await self._run(fleet.deregister_instance, instance_id)
+
+    async def heartbeat(self, instance: Instance, now: float) -> None:
+        await self._run(fleet.heartbeat, instance, now)
+
+    async def insert_activation(self, activation: Activation) -> None:
+        await self._run(fleet.insert_activation, activation)
+
+    async def get_activation(self, activation_id: str) -> Activation | None:
+        page = await self.list_activations(activation_id, None, None, [], PageRequest(limit=1))
+        return page.items[0] if page.items else None
+
+    async def list_activations(
+        self,
+        activation_id: str | None,
+        instance_name: str | None,
+        resource_group_id: str | None,
+        tags: Sequence[Tag],
+        page: PageRequest,
+    ) -> Page[Activation]:
+        return await self._run(
+            fleet.list_activations, activation_id, instance_name, resource_group_id, tags, page
+        )
+
+    async def disable_activation(self, activation_id: str) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE activations SET disabled = 1 WHERE activation_id = ?", (activation_id,)
+            )
+        )
+
+    async def delete_activation(self, activation_id: str) -> None:
+        def delete(c: sqlite3.Connection) -> None:
+            c.execute("DELETE FROM activations WHERE activation_id = ?", (activation_id,))
+            c.execute(
+                "DELETE FROM tags WHERE resource_type = 'activation' AND resource_id = ?",
+                (activation_id,),
+            )
+
+        await self._run(delete)
+
+    async def register_instance(self, instance: Instance) -> bool:
+        return await self._run(fleet.register_instance, instance)
+
+    async def claim_deliveries(
+        self, instance_id: str, now: float, lease: float, limit: int
+    ) -> list[Delivery]:
+        return await self._run(fleet.claim_deliveries, instance_id, now, lease, limit)
+
+    async def records_to_cancel(self, instance_id: str, invoke_ids: Sequence[str]) -> list[str]:
+        if not invoke_ids:
+            return []
+        return await self._run(fleet.records_to_cancel, instance_id, invoke_ids)
+
+    async def apply_reports(
+        self, instance_id: str, reports: Sequence[Report], now: float, output_limit: int
+    ) -> set[str]:
+        if not reports:
+            return set()
+        return await self._run(fleet.apply_reports, instance_id, reports, now, output_limit)
 
     # Tags -----------------------------------------------------------------------------------------
     async def existing_resources(self, resource_type: str, resource_ids: Sequence[str]) -> set[str]:
@@ -436,7 +512,7 @@ class SqliteStore(Store):
     async def tag(
         self, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
     ) -> None:
-        await self._run(_set_tags, resource_type, resource_ids, tags)
+        await self._run(set_tags, resource_type, resource_ids, tags)
 
     async def untag(
         self, resource_type: str, resource_ids: Sequence[str], keys: Sequence[str] | None
@@ -471,7 +547,7 @@ class SqliteStore(Store):
         cond.tags(resource_type, "tags.resource_id", tags)
 
         def read(c: sqlite3.Connection) -> Page[tuple[str, str, str]]:
-            rows, total = _page(c, "tags", cond, "resource_id, key", page)
+            rows, total = page_of(c, "tags", cond, "resource_id, key", page)
             return Page(
                 items=[(r["resource_id"], r["key"], r["value"]) for r in rows],
                 total=total,
@@ -489,121 +565,3 @@ class SqliteStore(Store):
                 ).fetchone()[0]
             )
         )
-
-
-RESOURCE_TABLES = {
-    "command": ("commands", "command_id"),
-    "invocation": ("invocations", "invoke_id"),
-    "instance": ("instances", "instance_id"),
-}
-
-
-# Row mapping ----------------------------------------------------------------------------------
-def _insert(c: sqlite3.Connection, table: str, fields: list[str], row: Sequence[Any]) -> None:
-    c.execute(
-        f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", row
-    )
-
-
-def _page(
-    c: sqlite3.Connection, table: str, cond: Where, order: str, page: PageRequest
-) -> tuple[list[sqlite3.Row], int]:
-    total = c.execute(f"SELECT count(*) FROM {table}{cond.sql()}", cond.params).fetchone()[0]
-    rows = c.execute(
-        f"SELECT * FROM {table}{cond.sql()} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*cond.params, page.limit, page.offset],
-    ).fetchall()
-    return rows, int(total)
-
-
-def _set_tags(
-    c: sqlite3.Connection, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
-) -> None:
-    c.executemany(
-        "INSERT OR REPLACE INTO tags (resource_type, resource_id, key, value) VALUES (?, ?, ?, ?)",
-        [(resource_type, rid, key, value) for rid in resource_ids for key, value in tags],
-    )
-
-
-def _tags_of(c: sqlite3.Connection, resource_type: str, ids: Sequence[str]) -> dict[str, list[Tag]]:
-    found: dict[str, list[Tag]] = {}
-    if ids:
-        rows = c.execute(
-            f"SELECT resource_id, key, value FROM tags WHERE resource_type = ? AND resource_id IN "
-            f"({','.join('?' * len(ids))}) ORDER BY key",
-            [resource_type, *ids],
-        )
-        for rid, key, value in rows:
-            found.setdefault(rid, []).append((key, value))
-    return found
-
-
-def _rows_by_id(c: sqlite3.Connection, invoke_ids: Sequence[str]) -> list[sqlite3.Row]:
-    if not invoke_ids:
-        return []
-    marks = ",".join("?" * len(invoke_ids))
-    return c.execute(
-        f"SELECT * FROM invocations WHERE invoke_id IN ({marks})", invoke_ids
-    ).fetchall()
-
-
-def _invocations(c: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Invocation]:
-    ids = [r["invoke_id"] for r in rows]
-    targets: dict[str, list[Target]] = {i: [] for i in ids}
-    if ids:
-        marks = ",".join("?" * len(ids))
-        for row in c.execute(
-            f"SELECT * FROM targets WHERE invoke_id IN ({marks}) ORDER BY instance_id", ids
-        ):
-            targets[row["invoke_id"]].append(_target(row))
-    tags = _tags_of(c, "invocation", ids)
-    return [_invocation(r, targets[r["invoke_id"]], tags.get(r["invoke_id"], [])) for r in rows]
-
-
-def _refresh_status(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> None:
-    """Recompute the task-level statuses from the per-instance ones."""
-    for invoke_id in invoke_ids:
-        statuses = [
-            row[0]
-            for row in c.execute("SELECT status FROM targets WHERE invoke_id = ?", (invoke_id,))
-        ]
-        c.execute(
-            "UPDATE invocations SET status = ?, legacy_status = ? WHERE invoke_id = ?",
-            (st.invocation_status(statuses), st.invoke_status(statuses), invoke_id),
-        )
-
-
-def _command_row(cmd: Command) -> tuple[Any, ...]:
-    values = {name: getattr(cmd, name) for name in COMMAND_FIELDS}
-    values["enable_parameter"] = int(cmd.enable_parameter)
-    values["parameter_names"] = json.dumps(cmd.parameter_names)
-    return tuple(values.values())
-
-
-def _command(row: sqlite3.Row, tags: list[Tag]) -> Command:
-    values = {name: row[name] for name in COMMAND_FIELDS}
-    values["enable_parameter"] = bool(values["enable_parameter"])
-    values["parameter_names"] = json.loads(values["parameter_names"])
-    return Command(**values, tags=tags)
-
-
-def _invocation_row(inv: Invocation) -> tuple[Any, ...]:
-    values = {name: getattr(inv, name) for name in INVOCATION_FIELDS}
-    values["parameters"] = None if inv.parameters is None else json.dumps(inv.parameters)
-    return tuple(values.values())
-
-
-def _invocation(row: sqlite3.Row, targets: list[Target], tags: list[Tag]) -> Invocation:
-    values = {name: row[name] for name in INVOCATION_FIELDS}
-    values["parameters"] = (
-        None if values["parameters"] is None else json.loads(values["parameters"])
-    )
-    return Invocation(**values, targets=targets, tags=tags)
-
-
-def _target_row(target: Target) -> tuple[Any, ...]:
-    return tuple(getattr(target, name) for name in TARGET_FIELDS)
-
-
-def _target(row: sqlite3.Row) -> Target:
-    return Target(**{name: row[name] for name in TARGET_FIELDS})

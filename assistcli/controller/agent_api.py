@@ -1,0 +1,195 @@
+"""The agent API (see assistcli/api/agent.py): registration, long-poll delivery, reports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import json
+import math
+import secrets
+import time
+from typing import Any
+
+from starlette.requests import Request
+
+from assistcli.api import agent as proto
+from assistcli.controller import content
+from assistcli.controller.context import Context
+from assistcli.controller.ids import new_id
+from assistcli.controller.models import Activation, Delivery, Instance
+from assistcli.errors import ApiError
+
+
+def secret_hash(secret: str) -> str:
+    """Secrets are long and random, so one SHA-256 is enough to keep them unreadable at rest."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError.of("Agent.InvalidRequest", why="the body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError.of("Agent.InvalidRequest", why="the body is not a JSON object.")
+    return body
+
+
+async def authenticated(ctx: Context, request: Request) -> Instance:
+    """The instance whose id and secret the request carries."""
+    instance_id = request.headers.get(proto.INSTANCE_HEADER, "")
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    instance = await ctx.store.get_instance(instance_id) if instance_id else None
+    if instance is None:
+        raise ApiError("Agent.NotRegistered")
+    expected = instance.secret_hash.encode()
+    if scheme != "Bearer" or not hmac.compare_digest(expected, secret_hash(secret).encode()):
+        raise ApiError("Agent.InvalidCredential")
+    return instance
+
+
+# Registration -------------------------------------------------------------------------------
+async def register(ctx: Context, request: Request) -> dict[str, Any]:
+    body = await read_json(request)
+    activation = await ctx.store.get_activation(str(body.get("activation_id", "")))
+    if activation is None:
+        raise ApiError("InvalidActivationId.NotFound")
+    _check_activation(ctx, activation, str(body.get("activation_code", "")), request)
+    facts = proto.HostFacts.from_wire(body)
+    secret = secrets.token_urlsafe(32)
+    instance = Instance(
+        instance_id=new_id("mi-"),
+        instance_name=str(body.get("instance_name") or _default_name(activation, facts)),
+        registration_time=ctx.now,
+        activation_id=activation.activation_id,
+        secret_hash=secret_hash(secret),
+        resource_group_id=activation.resource_group_id,
+        intranet_ip=request.client.host if request.client else "",
+        **{k: v for k, v in facts.to_wire().items() if k != "boot_id"},
+    )
+    if not await ctx.store.register_instance(instance):
+        raise ApiError("Activation.InstanceCountExceeded")
+    return {
+        "instance_id": instance.instance_id,
+        "instance_name": instance.instance_name,
+        "secret": secret,
+    }
+
+
+def _check_activation(ctx: Context, activation: Activation, code: str, request: Request) -> None:
+    if not hmac.compare_digest(activation.code_hash, secret_hash(code)):
+        raise ApiError("Activation.InvalidCode")
+    if activation.disabled:
+        raise ApiError("Activation.Disabled")
+    if ctx.now > activation.creation_time + activation.time_to_live_hours * 3600:
+        raise ApiError("Activation.Expired")
+    if activation.ip_address_range and request.client:
+        network = ipaddress.ip_network(activation.ip_address_range, strict=False)
+        if ipaddress.ip_address(request.client.host) not in network:
+            raise ApiError("Activation.IpNotAllowed")
+
+
+def _default_name(activation: Activation, facts: proto.HostFacts) -> str:
+    """`<prefix>-001`, zero-padded to the digits of InstanceCount, or the host name."""
+    if not activation.instance_name:
+        return facts.hostname or "instance"
+    width = len(str(activation.instance_count))
+    return f"{activation.instance_name}-{activation.registered_count + 1:0{width}d}"
+
+
+# Delivery -------------------------------------------------------------------------------------
+async def poll(ctx: Context, request: Request) -> dict[str, Any]:
+    instance = await authenticated(ctx, request)
+    body = await read_json(request)
+    active = [str(i) for i in body.get("active", []) if isinstance(i, str)]
+    wait = _number(body.get("wait", 0), proto.MAX_WAIT)
+    facts = proto.HostFacts.from_wire(body)
+    for name, value in facts.to_wire().items():
+        setattr(instance, name, value)
+    instance.active_task_count = len(active)
+    await ctx.store.heartbeat(instance, ctx.now)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        with ctx.notifier.subscribe(instance.instance_id) as woken:
+            now = loop.time()
+            deliveries = await ctx.store.claim_deliveries(
+                instance.instance_id, time.time(), ctx.settings.lease, ctx.settings.tasks_per_poll
+            )
+            cancel = await ctx.store.records_to_cancel(instance.instance_id, active)
+            if deliveries or cancel or now >= deadline:
+                return {"tasks": [_task(ctx, d).to_wire() for d in deliveries], "cancel": cancel}
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), deadline - now)
+
+
+def _number(value: object, upper: float) -> float:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApiError.of("Agent.InvalidRequest", why="wait must be a number of seconds.")
+    return max(0.0, min(float(value), upper))
+
+
+def _task(ctx: Context, delivery: Delivery) -> proto.Task:
+    inv, instance = delivery.invocation, delivery.instance
+    if inv.file is not None:
+        spec = inv.file
+        file = proto.FileTask(
+            name=spec.name,
+            target_dir=spec.target_dir,
+            content=inv.content,
+            mode=spec.file_mode,
+            owner=spec.file_owner,
+            group=spec.file_group,
+            overwrite=spec.overwrite,
+        )
+        return proto.Task(invoke_id=inv.invoke_id, kind="file", timeout=inv.timeout, file=file)
+    builtins = {
+        "ACS::InstanceId": instance.instance_id,
+        "ACS::InstanceName": instance.instance_name,
+        "ACS::InvokeId": inv.invoke_id,
+        "ACS::CommandId": inv.command_id,
+        "ACS::RegionId": inv.region_id,
+    }
+    return proto.Task(
+        invoke_id=inv.invoke_id,
+        command_type=inv.command_type,
+        script=content.render(inv.content, {**builtins, **(inv.parameters or {})}),
+        timeout=inv.timeout,
+        working_dir=inv.working_dir,
+        username=inv.username,
+        termination_mode=inv.termination_mode or "ProcessTree",
+    )
+
+
+def _well_formed(item: proto.Report) -> bool:
+    numbers_ok = (
+        type(item.seq) is int
+        and type(item.dropped) is int
+        and isinstance(item.time, int | float)
+        and math.isfinite(item.time)
+        and (item.exit_code is None or type(item.exit_code) is int)
+    )
+    texts_ok = all(isinstance(v, str) for v in (item.invoke_id, item.error_code, item.error_info))
+    finished_ok = item.event != "finished" or item.status in proto.FINAL_STATUSES
+    return numbers_ok and texts_ok and finished_ok and item.event in proto.EVENTS
+
+
+async def report(ctx: Context, request: Request) -> dict[str, Any]:
+    instance = await authenticated(ctx, request)
+    body = await read_json(request)
+    try:
+        reports = [proto.Report.from_wire(item) for item in body.get("reports", [])]
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise ApiError.of("Agent.InvalidRequest", why=f"bad report: {error}") from None
+    for item in reports:
+        if not _well_formed(item):
+            raise ApiError.of("Agent.InvalidRequest", why=f"bad report {item.report_id}.")
+    unknown = await ctx.store.apply_reports(
+        instance.instance_id, reports, ctx.now, proto.OUTPUT_LIMIT
+    )
+    if unknown:
+        raise ApiError.of("Agent.TaskNotFound", invoke_ids=", ".join(sorted(unknown)))
+    return {"acked": [r.report_id for r in reports]}

@@ -1,0 +1,300 @@
+"""SQLite queries for the fleet: activations, instances, leased delivery and agent reports.
+
+Plain functions of a connection; `SqliteStore` runs each inside one transaction on its writer
+thread, which makes every claim and every batch of reports atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from assistcli.api import status as st
+from assistcli.api.agent import Report
+from assistcli.controller.models import (
+    Activation,
+    Delivery,
+    Instance,
+    InstanceFilter,
+    InstanceStats,
+    Page,
+    PageRequest,
+    Tag,
+    Target,
+)
+from assistcli.controller.store.sqlite_rows import (
+    Where,
+    insert_row,
+    invocations_of,
+    page_of,
+    refresh_status,
+    tags_of,
+    target_of,
+)
+
+INSTANCE_FIELDS = [f.name for f in fields(Instance) if f.name != "tags"]
+ACTIVATION_FIELDS = [f.name for f in fields(Activation) if f.name != "tags"]
+HEARTBEAT_FIELDS = [
+    "agent_version",
+    "os_type",
+    "os_version",
+    "hostname",
+    "boot_id",
+    "timezone",
+    "interpreters",
+    "active_task_count",
+]
+
+
+# Instances ------------------------------------------------------------------------------------
+def instance_row(instance: Instance) -> tuple[Any, ...]:
+    values = {name: getattr(instance, name) for name in INSTANCE_FIELDS}
+    values["interpreters"] = json.dumps(instance.interpreters)
+    return tuple(values.values())
+
+
+def instance_of(row: sqlite3.Row, tags: list[Tag]) -> Instance:
+    values = {name: row[name] for name in INSTANCE_FIELDS}
+    values["interpreters"] = json.loads(values["interpreters"])
+    return Instance(**values, tags=tags)
+
+
+def add_instance(c: sqlite3.Connection, instance: Instance) -> None:
+    insert_row(c, "instances", INSTANCE_FIELDS, instance_row(instance))
+
+
+def list_instances(
+    c: sqlite3.Connection, where: InstanceFilter, page: PageRequest
+) -> Page[Instance]:
+    cond = Where()
+    if where.instance_ids:
+        cond.within("instance_id", where.instance_ids)
+    for column in ("instance_name", "activation_id", "os_type", "machine_id", "resource_group_id"):
+        cond.equal(column, getattr(where, column))
+    if where.instance_ip:
+        cond.add("(intranet_ip = ? OR internet_ip = ?)", where.instance_ip, where.instance_ip)
+    if where.connected_since is not None:
+        cond.add("last_heartbeat >= ?", where.connected_since)
+    if where.disconnected_before is not None:
+        cond.add("(last_heartbeat IS NULL OR last_heartbeat < ?)", where.disconnected_before)
+    cond.tags("managedinstance", "instances.instance_id", where.tags)
+    rows, total = page_of(c, "instances", cond, "registration_time, instance_id", page)
+    tags = tags_of(c, "managedinstance", [r["instance_id"] for r in rows])
+    items = [instance_of(r, tags.get(r["instance_id"], [])) for r in rows]
+    return Page(items=items, total=total, request=page)
+
+
+def instance_stats(c: sqlite3.Connection, instance_ids: Sequence[str]) -> dict[str, InstanceStats]:
+    cond = Where()
+    cond.within("t.instance_id", instance_ids)
+    rows = c.execute(
+        "SELECT t.instance_id, count(*), max(i.creation_time) FROM targets t JOIN invocations i "
+        f"ON i.invoke_id = t.invoke_id{cond.sql()} GROUP BY t.instance_id",
+        cond.params,
+    )
+    stats = {i: InstanceStats() for i in instance_ids}
+    for instance_id, count, last in rows:
+        stats[instance_id] = InstanceStats(invocation_count=count, last_invoked_time=last)
+    return stats
+
+
+def deregister_instance(c: sqlite3.Connection, instance_id: str) -> Instance | None:
+    page = list_instances(c, InstanceFilter(instance_ids=[instance_id]), PageRequest(limit=1))
+    if not page.items:
+        return None
+    c.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
+    c.execute(
+        "DELETE FROM tags WHERE resource_type = 'managedinstance' AND resource_id = ?",
+        (instance_id,),
+    )
+    c.execute(
+        "UPDATE activations SET deregistered_count = deregistered_count + 1 "
+        "WHERE activation_id = ?",
+        (page.items[0].activation_id,),
+    )
+    return page.items[0]
+
+
+def heartbeat(c: sqlite3.Connection, instance: Instance, now: float) -> None:
+    values = [getattr(instance, name) for name in HEARTBEAT_FIELDS]
+    values[HEARTBEAT_FIELDS.index("interpreters")] = json.dumps(instance.interpreters)
+    assignments = ", ".join(f"{name} = ?" for name in HEARTBEAT_FIELDS)
+    c.execute(
+        f"UPDATE instances SET {assignments}, last_heartbeat = ? WHERE instance_id = ?",
+        [*values, now, instance.instance_id],
+    )
+
+
+# Activations ----------------------------------------------------------------------------------
+def activation_row(activation: Activation) -> tuple[Any, ...]:
+    values = {name: getattr(activation, name) for name in ACTIVATION_FIELDS}
+    values["disabled"] = int(activation.disabled)
+    return tuple(values.values())
+
+
+def activation_of(row: sqlite3.Row, tags: list[Tag]) -> Activation:
+    values = {name: row[name] for name in ACTIVATION_FIELDS}
+    values["disabled"] = bool(values["disabled"])
+    return Activation(**values, tags=tags)
+
+
+def insert_activation(c: sqlite3.Connection, activation: Activation) -> None:
+    insert_row(c, "activations", ACTIVATION_FIELDS, activation_row(activation))
+    c.executemany(
+        "INSERT INTO tags (resource_type, resource_id, key, value) VALUES ('activation', ?, ?, ?)",
+        [(activation.activation_id, key, value) for key, value in activation.tags],
+    )
+
+
+def list_activations(
+    c: sqlite3.Connection,
+    activation_id: str | None,
+    instance_name: str | None,
+    resource_group_id: str | None,
+    tags: Sequence[Tag],
+    page: PageRequest,
+) -> Page[Activation]:
+    cond = Where()
+    cond.equal("activation_id", activation_id)
+    cond.equal("instance_name", instance_name)
+    cond.equal("resource_group_id", resource_group_id)
+    cond.tags("activation", "activations.activation_id", tags)
+    rows, total = page_of(c, "activations", cond, "creation_time DESC, activation_id", page)
+    found = tags_of(c, "activation", [r["activation_id"] for r in rows])
+    items = [activation_of(r, found.get(r["activation_id"], [])) for r in rows]
+    return Page(items=items, total=total, request=page)
+
+
+def register_instance(c: sqlite3.Connection, instance: Instance) -> bool:
+    counted = c.execute(
+        "UPDATE activations SET registered_count = registered_count + 1 "
+        "WHERE activation_id = ? AND registered_count < instance_count",
+        (instance.activation_id,),
+    ).rowcount
+    if counted:
+        add_instance(c, instance)
+    return bool(counted)
+
+
+# Delivery -------------------------------------------------------------------------------------
+DELIVERABLE = "t.status = 'Pending' AND (t.lease_until IS NULL OR t.lease_until < ?)"
+
+
+def claim_deliveries(
+    c: sqlite3.Connection, instance_id: str, now: float, lease: float, limit: int
+) -> list[Delivery]:
+    rows = c.execute(
+        f"SELECT t.* FROM targets t WHERE t.instance_id = ? AND {DELIVERABLE} "
+        "ORDER BY t.creation_time, t.invoke_id LIMIT ?",
+        (instance_id, now, limit),
+    ).fetchall()
+    if not rows:
+        return []
+    invoke_ids = [r["invoke_id"] for r in rows]
+    cond = Where()
+    cond.within("instance_id", [instance_id])
+    cond.within("invoke_id", invoke_ids)
+    c.execute(
+        f"UPDATE targets SET delivered_at = coalesce(delivered_at, ?), lease_until = ?{cond.sql()}",
+        [now, now + lease, *cond.params],
+    )
+    page = list_instances(c, InstanceFilter(instance_ids=[instance_id]), PageRequest(limit=1))
+    invocations = {
+        inv.invoke_id: inv
+        for inv in invocations_of(
+            c, c.execute(_select_in("invocations", "invoke_id", invoke_ids), invoke_ids).fetchall()
+        )
+    }
+    deliveries = []
+    for row in rows:
+        target = target_of(row)
+        target.delivered_at = target.delivered_at or now
+        target.lease_until = now + lease
+        deliveries.append(
+            Delivery(
+                target=target, invocation=invocations[target.invoke_id], instance=page.items[0]
+            )
+        )
+    return deliveries
+
+
+def _select_in(table: str, column: str, values: Sequence[str]) -> str:
+    return f"SELECT * FROM {table} WHERE {column} IN ({','.join('?' * len(values))})"
+
+
+def records_to_cancel(
+    c: sqlite3.Connection, instance_id: str, invoke_ids: Sequence[str]
+) -> list[str]:
+    cond = Where()
+    cond.within("invoke_id", invoke_ids)
+    cond.add("instance_id = ?", instance_id)
+    cond.add("status NOT IN ('Pending', 'Running')")
+    return [r[0] for r in c.execute(f"SELECT invoke_id FROM targets{cond.sql()}", cond.params)]
+
+
+def apply_reports(
+    c: sqlite3.Connection,
+    instance_id: str,
+    reports: Sequence[Report],
+    now: float,
+    output_limit: int,
+) -> set[str]:
+    invoke_ids = list(dict.fromkeys(r.invoke_id for r in reports))
+    cond = Where()
+    cond.within("invoke_id", invoke_ids)
+    cond.add("instance_id = ?", instance_id)
+    records = {
+        row["invoke_id"]: target_of(row)
+        for row in c.execute(f"SELECT * FROM targets{cond.sql()}", cond.params)
+    }
+    unknown = set(invoke_ids) - set(records)
+    if unknown:
+        return unknown
+    for report in reports:
+        record = records[report.invoke_id]
+        if report.seq > record.report_seq:
+            _apply(record, report, output_limit)
+            record.report_seq, record.update_time = report.seq, now
+    assignments = ", ".join(f"{name} = ?" for name in TARGET_MUTABLE)
+    c.executemany(
+        f"UPDATE targets SET {assignments} WHERE invoke_id = ? AND instance_id = ?",
+        [
+            (*(getattr(t, name) for name in TARGET_MUTABLE), t.invoke_id, t.instance_id)
+            for t in records.values()
+        ],
+    )
+    refresh_status(c, invoke_ids)
+    return set()
+
+
+TARGET_MUTABLE = [
+    "status",
+    "start_time",
+    "update_time",
+    "finish_time",
+    "exit_code",
+    "output",
+    "dropped",
+    "error_code",
+    "error_info",
+    "repeats",
+    "report_seq",
+]
+
+
+def _apply(record: Target, report: Report, output_limit: int) -> None:
+    """One agent event on one record. A record that has ended keeps its outcome."""
+    if report.event == "started" and record.status == st.PENDING:
+        record.status, record.start_time = st.RUNNING, report.time
+        record.repeats += 1
+    room = max(0, output_limit - len(record.output))
+    record.output += report.output[:room]
+    if report.event == "finished" and not st.is_terminal(record.status):
+        record.status = report.status
+        record.exit_code = report.exit_code
+        record.error_code, record.error_info = report.error_code, report.error_info
+        record.finish_time, record.dropped = report.time, report.dropped
+        record.start_time = record.start_time or None

@@ -1,0 +1,197 @@
+"""Row mapping and SQL building shared by the SQLite query modules."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from typing import Any
+
+from assistcli.api import status as st
+from assistcli.controller.models import Command, FileSpec, Invocation, PageRequest, Tag, Target
+
+# Columns are the models' fields; tags, targets and files live in their own tables.
+COMMAND_FIELDS = [f.name for f in fields(Command) if f.name != "tags"]
+INVOCATION_FIELDS = [
+    f.name for f in fields(Invocation) if f.name not in ("targets", "tags", "file")
+]
+TARGET_FIELDS = [f.name for f in fields(Target)]
+FILE_FIELDS = [f.name for f in fields(FileSpec)]
+
+
+class Where:
+    """AND-ed SQL conditions with their parameters."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def within(self, column: str, values: Sequence[object]) -> None:
+        self.add(f"{column} IN ({','.join('?' * len(values)) or 'NULL'})", *values)
+
+    def equal(self, column: str, value: object | None) -> None:
+        if value is not None and value != "":
+            self.add(f"{column} = ?", value)
+
+    def tags(self, resource_type: str, id_column: str, tags: Sequence[Tag]) -> None:
+        for key, value in tags:
+            match_value = " AND t.value = ?" if value else ""
+            self.add(
+                "EXISTS (SELECT 1 FROM tags t WHERE t.resource_type = ? AND t.resource_id = "
+                f"{id_column} AND t.key = ?{match_value})",
+                *([resource_type, key, value] if value else [resource_type, key]),
+            )
+
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.clauses) if self.clauses else ""
+
+
+def like_pattern(wildcard: str) -> str:
+    """`web*` -> `web%`, with LIKE's own metacharacters escaped."""
+    escaped = wildcard.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+RESOURCE_TABLES = {
+    "command": ("commands", "command_id"),
+    "invocation": ("invocations", "invoke_id"),
+    "managedinstance": ("instances", "instance_id"),
+    "activation": ("activations", "activation_id"),
+}
+
+
+# Row mapping ----------------------------------------------------------------------------------
+def insert_row(c: sqlite3.Connection, table: str, fields: list[str], row: Sequence[Any]) -> None:
+    c.execute(
+        f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", row
+    )
+
+
+def page_of(
+    c: sqlite3.Connection, table: str, cond: Where, order: str, page: PageRequest
+) -> tuple[list[sqlite3.Row], int]:
+    total = c.execute(f"SELECT count(*) FROM {table}{cond.sql()}", cond.params).fetchone()[0]
+    rows = c.execute(
+        f"SELECT * FROM {table}{cond.sql()} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*cond.params, page.limit, page.offset],
+    ).fetchall()
+    return rows, int(total)
+
+
+def set_tags(
+    c: sqlite3.Connection, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
+) -> None:
+    c.executemany(
+        "INSERT OR REPLACE INTO tags (resource_type, resource_id, key, value) VALUES (?, ?, ?, ?)",
+        [(resource_type, rid, key, value) for rid in resource_ids for key, value in tags],
+    )
+
+
+def tags_of(c: sqlite3.Connection, resource_type: str, ids: Sequence[str]) -> dict[str, list[Tag]]:
+    found: dict[str, list[Tag]] = {}
+    if ids:
+        rows = c.execute(
+            f"SELECT resource_id, key, value FROM tags WHERE resource_type = ? AND resource_id IN "
+            f"({','.join('?' * len(ids))}) ORDER BY key",
+            [resource_type, *ids],
+        )
+        for rid, key, value in rows:
+            found.setdefault(rid, []).append((key, value))
+    return found
+
+
+def invocation_rows(c: sqlite3.Connection, invoke_ids: Sequence[str]) -> list[sqlite3.Row]:
+    if not invoke_ids:
+        return []
+    marks = ",".join("?" * len(invoke_ids))
+    return c.execute(
+        f"SELECT * FROM invocations WHERE invoke_id IN ({marks})", invoke_ids
+    ).fetchall()
+
+
+def invocations_of(c: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Invocation]:
+    """Invocations of `rows` with their targets, tags and file (SendFile)."""
+    ids = [r["invoke_id"] for r in rows]
+    targets: dict[str, list[Target]] = {i: [] for i in ids}
+    files: dict[str, FileSpec] = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for row in c.execute(
+            f"SELECT * FROM targets WHERE invoke_id IN ({marks}) ORDER BY instance_id", ids
+        ):
+            targets[row["invoke_id"]].append(target_of(row))
+        for row in c.execute(f"SELECT * FROM files WHERE invoke_id IN ({marks})", ids):
+            files[row["invoke_id"]] = file_of(row)
+    tags = tags_of(c, "invocation", ids)
+    return [
+        invocation_of(
+            r, targets[r["invoke_id"]], tags.get(r["invoke_id"], []), files.get(r["invoke_id"])
+        )
+        for r in rows
+    ]
+
+
+def refresh_status(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> None:
+    """Recompute the task-level statuses from the per-instance ones."""
+    for invoke_id in invoke_ids:
+        statuses = [
+            row[0]
+            for row in c.execute("SELECT status FROM targets WHERE invoke_id = ?", (invoke_id,))
+        ]
+        c.execute(
+            "UPDATE invocations SET status = ?, legacy_status = ? WHERE invoke_id = ?",
+            (st.invocation_status(statuses), st.invoke_status(statuses), invoke_id),
+        )
+
+
+def command_row(cmd: Command) -> tuple[Any, ...]:
+    values = {name: getattr(cmd, name) for name in COMMAND_FIELDS}
+    values["enable_parameter"] = int(cmd.enable_parameter)
+    values["parameter_names"] = json.dumps(cmd.parameter_names)
+    return tuple(values.values())
+
+
+def command_of(row: sqlite3.Row, tags: list[Tag]) -> Command:
+    values = {name: row[name] for name in COMMAND_FIELDS}
+    values["enable_parameter"] = bool(values["enable_parameter"])
+    values["parameter_names"] = json.loads(values["parameter_names"])
+    return Command(**values, tags=tags)
+
+
+def invocation_row(inv: Invocation) -> tuple[Any, ...]:
+    values = {name: getattr(inv, name) for name in INVOCATION_FIELDS}
+    values["parameters"] = None if inv.parameters is None else json.dumps(inv.parameters)
+    return tuple(values.values())
+
+
+def invocation_of(
+    row: sqlite3.Row, targets: list[Target], tags: list[Tag], file: FileSpec | None = None
+) -> Invocation:
+    values = {name: row[name] for name in INVOCATION_FIELDS}
+    values["parameters"] = (
+        None if values["parameters"] is None else json.loads(values["parameters"])
+    )
+    return Invocation(**values, targets=targets, tags=tags, file=file)
+
+
+def file_row(invoke_id: str, spec: FileSpec) -> tuple[Any, ...]:
+    return (invoke_id, *(getattr(spec, name) for name in FILE_FIELDS))
+
+
+def file_of(row: sqlite3.Row) -> FileSpec:
+    spec = FileSpec(**{name: row[name] for name in FILE_FIELDS})
+    spec.overwrite = bool(spec.overwrite)
+    return spec
+
+
+def target_row(target: Target) -> tuple[Any, ...]:
+    return tuple(getattr(target, name) for name in TARGET_FIELDS)
+
+
+def target_of(row: sqlite3.Row) -> Target:
+    return Target(**{name: row[name] for name in TARGET_FIELDS})
