@@ -186,7 +186,6 @@ API_ERRORS: dict[str, tuple[int, str]] = {
         "This instance is not registered (it may have been deregistered); register again.",
     ),
     "Agent.InvalidCredential": (401, "The instance secret is not valid."),
-    "Agent.TaskNotFound": (403, "The instance has no such task: {invoke_ids}."),
     "Agent.InvalidRequest": (400, "The agent request is not valid: {why}"),
     # Tags.
     "InvalidResourceType.NotFound": (404, "The specified ResourceType does not exist."),

@@ -198,3 +198,124 @@ def tea_client(controller: Controller) -> Any:
 def tea_client_v1(controller: Controller) -> Any:
     """alibabacloud-ecs20140526 Client forced to the V1 HMAC-SHA1 query signature."""
     return make_tea_client(controller, v1=True)
+
+
+def api(ctl: Controller) -> Any:
+    """The project's own signed client for `ctl`."""
+    from assistcli.client import ApiClient
+
+    return ApiClient(ctl.endpoint, ctl.access_key_id, ctl.access_key_secret)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+@dataclass
+class Agent:
+    """A real `agentd run` process registered with a controller."""
+
+    ctl: Controller
+    state_dir: Path
+    instance_id: str
+    extra_args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        log = open(self.state_dir / "agentd.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "agentd",
+                "run",
+                "--state-dir",
+                str(self.state_dir),
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+        )
+        log.close()
+        wait_for(self.connected, what=f"agent {self.instance_id} to poll")
+
+    def connected(self) -> bool:
+        status = api(self.ctl).call(
+            "DescribeCloudAssistantStatus", {"InstanceId": [self.instance_id]}
+        )
+        rows = status["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"]
+        return bool(rows) and rows[0]["CloudAssistantStatus"] == "true" and self.running()
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        path = self.state_dir / "agentd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self) -> None:
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait for a graceful exit; returns the exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout=timeout)
+
+
+StartAgent = Callable[..., Agent]
+
+
+@pytest.fixture
+def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartAgent]:
+    """Factory: start_agent(ctl, *run_args, name=None, env=None) -> a registered, polling agent."""
+    started: list[Agent] = []
+
+    def start(
+        ctl: Controller,
+        *extra_args: str,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Agent:
+        state_dir = tmp_path_factory.mktemp("agent")
+        activation = api(ctl).call("CreateActivation", {"InstanceName": "test", "InstanceCount": 1})
+        register = [
+            sys.executable,
+            "-m",
+            "agentd",
+            "register",
+            "--server",
+            ctl.url,
+            "--activation-id",
+            activation["ActivationId"],
+            "--activation-code",
+            activation["ActivationCode"],
+            "--state-dir",
+            str(state_dir),
+        ]
+        if name:
+            register += ["--name", name]
+        done = subprocess.run(register, capture_output=True, text=True, timeout=30, check=False)
+        assert done.returncode == 0, done.stderr
+        agent = Agent(ctl, state_dir, done.stdout.strip(), tuple(extra_args), dict(env or {}))
+        agent.start()
+        started.append(agent)
+        return agent
+
+    yield start
+    for agent in started:
+        agent.kill()

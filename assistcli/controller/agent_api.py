@@ -187,9 +187,11 @@ async def report(ctx: Context, request: Request) -> dict[str, Any]:
     for item in reports:
         if not _well_formed(item):
             raise ApiError.of("Agent.InvalidRequest", why=f"bad report {item.report_id}.")
+    # Reports on records the instance does not have (another instance's, say) change nothing.
     unknown = await ctx.store.apply_reports(
         instance.instance_id, reports, ctx.now, proto.OUTPUT_LIMIT
     )
-    if unknown:
-        raise ApiError.of("Agent.TaskNotFound", invoke_ids=", ".join(sorted(unknown)))
-    return {"acked": [r.report_id for r in reports]}
+    return {
+        "acked": [r.report_id for r in reports if r.invoke_id not in unknown],
+        "rejected": [r.report_id for r in reports if r.invoke_id in unknown],
+    }

@@ -126,6 +126,7 @@ class InstanceStats:
 
     invocation_count: int = 0
     last_invoked_time: float | None = None
+    active_task_count: int = 0  # records running or stopping now
 
 
 @dataclass(slots=True, kw_only=True)

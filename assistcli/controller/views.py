@@ -184,7 +184,7 @@ def assistant_status(inst: Instance, stats: InstanceStats, connected: bool) -> d
         "CloudAssistantVersion": inst.agent_version,
         "LastHeartbeatTime": timestamp(inst.last_heartbeat),
         "LastInvokedTime": timestamp(stats.last_invoked_time),
-        "ActiveTaskCount": inst.active_task_count if connected else 0,
+        "ActiveTaskCount": stats.active_task_count,
         "InvocationCount": stats.invocation_count,
         "OSType": {"linux": "Linux", "windows": "Windows"}.get(inst.os_type, inst.os_type),
         "SupportSessionManager": False,

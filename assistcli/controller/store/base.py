@@ -220,9 +220,9 @@ class Store(abc.ABC):
     ) -> set[str]:
         """Apply an agent's reports in order, exactly once each: a report whose sequence is at or
         below the record's last applied one is a replay and ignored. Output is appended up to
-        `output_limit` bytes. A record that already ended keeps its outcome. If any report names
-        an invocation the instance has no record of, nothing is applied and those invoke ids
-        are returned."""
+        `output_limit` bytes. A record that already ended keeps its outcome. Reports naming an
+        invocation the instance has no record of are not applied; their invoke ids are
+        returned."""
 
     # Tags -----------------------------------------------------------------------------------------
     @abc.abstractmethod

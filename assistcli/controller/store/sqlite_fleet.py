@@ -91,13 +91,16 @@ def instance_stats(c: sqlite3.Connection, instance_ids: Sequence[str]) -> dict[s
     cond = Where()
     cond.within("t.instance_id", instance_ids)
     rows = c.execute(
-        "SELECT t.instance_id, count(*), max(i.creation_time) FROM targets t JOIN invocations i "
+        "SELECT t.instance_id, count(*), max(i.creation_time), "
+        "sum(t.status IN ('Running', 'Stopping')) FROM targets t JOIN invocations i "
         f"ON i.invoke_id = t.invoke_id{cond.sql()} GROUP BY t.instance_id",
         cond.params,
     )
     stats = {i: InstanceStats() for i in instance_ids}
-    for instance_id, count, last in rows:
-        stats[instance_id] = InstanceStats(invocation_count=count, last_invoked_time=last)
+    for instance_id, count, last, active in rows:
+        stats[instance_id] = InstanceStats(
+            invocation_count=count, last_invoked_time=last, active_task_count=active
+        )
     return stats
 
 
@@ -251,10 +254,10 @@ def apply_reports(
         for row in c.execute(f"SELECT * FROM targets{cond.sql()}", cond.params)
     }
     unknown = set(invoke_ids) - set(records)
-    if unknown:
-        return unknown
     for report in reports:
-        record = records[report.invoke_id]
+        record = records.get(report.invoke_id)
+        if record is None:
+            continue
         if report.seq > record.report_seq:
             _apply(record, report, output_limit)
             record.report_seq, record.update_time = report.seq, now
@@ -266,8 +269,8 @@ def apply_reports(
             for t in records.values()
         ],
     )
-    refresh_status(c, invoke_ids)
-    return set()
+    refresh_status(c, records)
+    return unknown
 
 
 TARGET_MUTABLE = [

@@ -1,0 +1,223 @@
+"""Run one task: a script in its own process group, or a file write. No networking here.
+
+Output (stdout and stderr together) is streamed through `emit` in chunks while the script runs,
+capped at OUTPUT_LIMIT bytes; what is cut is counted. A timeout or a stop kills the whole
+process tree (TERM, a grace period, KILL) unless TerminationMode is Process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agentd import accounts
+from agentd.files import write_file
+from agentd.outcome import Outcome, invalid
+from assistcli.api.agent import OUTPUT_LIMIT, Task
+
+KILL_GRACE = 3.0  # seconds between TERM and KILL
+CHUNK_INTERVAL = 1.0  # seconds between streamed output reports
+INTERPRETER = {"RunShellScript": "sh", "RunPowerShellScript": "powershell", "RunBatScript": "cmd"}
+
+Emit = Callable[[bytes], None]
+
+
+class Execution:
+    """A task being run; `cancel()` from another thread stops it."""
+
+    def __init__(self, task: Task, work_dir: Path, interpreters: list[str]) -> None:
+        self.task = task
+        self.work_dir = work_dir
+        self.interpreters = interpreters
+        self._cancelled = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def kill_now(self) -> None:
+        """Kill the process tree at once (the agent is exiting)."""
+        if self._process is not None:
+            _signal(self._process, signal.SIGKILL, tree=True)
+
+    def run(self, on_start: Callable[[float], None], emit: Emit) -> Outcome:
+        if self.task.kind == "file" and self.task.file is not None:
+            on_start(time.time())
+            return write_file(self.task.file)
+        prepared = self._prepare()
+        if isinstance(prepared, Outcome):
+            return prepared
+        argv, account, cwd = prepared
+        return self._execute(argv, account, cwd, on_start, emit)
+
+    def _prepare(self) -> Outcome | tuple[list[str], accounts.Account, str]:
+        task = self.task
+        if INTERPRETER.get(task.command_type) not in self.interpreters:
+            return invalid(
+                "CommandNotApplicable",
+                "The OS type of the instance does not support the specified command type.",
+            )
+        try:
+            account = accounts.lookup(task.username)
+        except PermissionError as error:
+            return Outcome(status="Error", error_code="ExecutionException", error_info=str(error))
+        if account is None:
+            return invalid(
+                "AccountNotExists", f"The specified account does not exist: {task.username}"
+            )
+        cwd = task.working_dir or (account.home if os.path.isdir(account.home) else "/")
+        if not os.path.isdir(cwd):
+            return invalid("DirectoryNotExists", f"The specified directory does not exist: {cwd}")
+        return self._script_argv(account), account, cwd
+
+    def _script_argv(self, account: accounts.Account) -> list[str]:
+        suffix = {"RunPowerShellScript": ".ps1", "RunBatScript": ".bat"}.get(
+            self.task.command_type, ".sh"
+        )
+        path = self.work_dir / f"{self.task.invoke_id}{suffix}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(self.task.script)
+        if account.switch:
+            os.chown(path, account.uid, account.gid)
+        if self.task.command_type == "RunPowerShellScript":
+            return ["pwsh", "-NoProfile", "-NonInteractive", "-File", str(path)]
+        if self.task.command_type == "RunBatScript":
+            return ["cmd.exe", "/c", str(path)]
+        # /bin/sh semantics, unless the script names its own interpreter.
+        return [str(path)] if self.task.script.startswith(b"#!") else ["/bin/sh", str(path)]
+
+    def _execute(
+        self,
+        argv: list[str],
+        account: accounts.Account,
+        cwd: str,
+        on_start: Callable[[float], None],
+        emit: Emit,
+    ) -> Outcome:
+        started = time.time()
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=account.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as one
+                **account.popen_args(),
+            )
+        except OSError as error:
+            return Outcome(status="Error", error_code="ExecutionException", error_info=str(error))
+        self._process = process
+        on_start(started)
+        assert process.stdout is not None
+        capture = Capture(process.stdout, emit)
+        reader = threading.Thread(target=capture.pump, daemon=True)
+        reader.start()
+        ending = self._wait(process, started + self.task.timeout, capture)
+        reader.join(timeout=KILL_GRACE)  # a detached grandchild may hold the pipe open
+        capture.close()
+        outcome = self._outcome(process.returncode, ending)
+        outcome.dropped, outcome.started = capture.dropped, started
+        self._cleanup(argv)
+        return outcome
+
+    def _wait(self, process: subprocess.Popen[bytes], deadline: float, capture: Capture) -> str:
+        """'exited', 'timeout' or 'stopped'; the latter two after killing the script."""
+        while True:
+            capture.flush(due_only=True)
+            try:
+                process.wait(timeout=max(0.0, min(0.2, deadline - time.time())))
+                return "exited"
+            except subprocess.TimeoutExpired:
+                pass
+            if self._cancelled.is_set() or time.time() >= deadline:
+                self._terminate(process)
+                return "stopped" if self._cancelled.is_set() else "timeout"
+
+    def _terminate(self, process: subprocess.Popen[bytes]) -> None:
+        tree = self.task.termination_mode != "Process"
+        _signal(process, signal.SIGTERM, tree)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=KILL_GRACE)
+        _signal(process, signal.SIGKILL, tree)  # whatever ignored TERM, children included
+        process.wait()
+
+    def _outcome(self, code: int, ending: str) -> Outcome:
+        exit_code = 128 - code if code < 0 else code  # killed by signal N: 128 + N, as shells say
+        if ending == "timeout":
+            return Outcome(
+                "Timeout", exit_code, "ExecutionTimeout", "The command execution has been timeout."
+            )
+        if ending == "stopped":
+            return Outcome("Terminated", exit_code)
+        if exit_code != 0:
+            return Outcome(
+                "Failed",
+                exit_code,
+                "ExitCodeNonzero",
+                "The command execution exit code is not zero.",
+            )
+        return Outcome("Success", 0)
+
+    def _cleanup(self, argv: list[str]) -> None:
+        for arg in argv:
+            if arg.startswith(str(self.work_dir)):
+                Path(arg).unlink(missing_ok=True)
+
+
+def _signal(process: subprocess.Popen[bytes], signum: int, tree: bool) -> None:
+    try:
+        if tree:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Capture:
+    """Reads a pipe to its end, emitting chunks while keeping the first OUTPUT_LIMIT bytes."""
+
+    def __init__(self, pipe: object, emit: Emit) -> None:
+        self._fd = pipe.fileno()  # type: ignore[attr-defined]
+        self._emit = emit
+        self._pending = bytearray()
+        self._kept = 0
+        self.dropped = 0
+        self._lock = threading.Lock()
+        self._last_emit = time.monotonic()
+        self._closed = False
+
+    def pump(self) -> None:
+        while chunk := os.read(self._fd, 65536):
+            with self._lock:
+                if self._closed:
+                    return
+                room = OUTPUT_LIMIT - self._kept
+                self._pending += chunk[:room]
+                self._kept += min(room, len(chunk))
+                self.dropped += max(0, len(chunk) - room)
+
+    def flush(self, *, due_only: bool = False) -> None:
+        """Emit what was read since the last chunk (if CHUNK_INTERVAL passed, with due_only)."""
+        with self._lock:
+            if due_only and time.monotonic() - self._last_emit < CHUNK_INTERVAL:
+                return
+            data, self._pending = bytes(self._pending), bytearray()
+            self._last_emit = time.monotonic()
+        if data:
+            self._emit(data)
+
+    def close(self) -> None:
+        """Emit the rest; anything read later is ignored (the run has been reported)."""
+        self.flush()
+        with self._lock:
+            self._closed = True

@@ -1,0 +1,19 @@
+"""How a task ended, as the agent reports it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str
+    exit_code: int | None = None
+    error_code: str = ""
+    error_info: str = ""
+    dropped: int = 0
+    started: float | None = None  # None: the script never ran
+
+
+def invalid(code: str, info: str) -> Outcome:
+    return Outcome(status="Invalid", error_code=code, error_info=info)

@@ -1,0 +1,254 @@
+"""The running agent: a poller, a reporter and one worker thread per task.
+
+The poller holds one long-poll open and hands tasks to workers (at most `max_concurrency` run
+at once). Workers write every report to the outbox; the reporter sends the outbox and deletes
+what the controller acknowledged. On SIGTERM the agent stops polling, lets running tasks finish
+and flushes its outbox; a second signal kills the tasks and exits at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from agentd import host
+from agentd.client import ControllerClient, ControllerUnreachable, Refused
+from agentd.config import Identity
+from agentd.executor import Execution
+from agentd.outbox import INTERRUPTED_SEQ, Ledger, Outbox
+from agentd.outcome import Outcome
+from assistcli.api.agent import Report, Task
+
+logger = logging.getLogger("agentd")
+
+POLL_WAIT = 25.0
+FLUSH_TIMEOUT = 10.0  # seconds a draining agent keeps trying to deliver its outbox
+
+
+class Backoff:
+    """Exponential delays with jitter, so a fleet does not reconnect in lockstep."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
+        self.base, self.cap, self.failures = base, cap, 0
+
+    def next(self) -> float:
+        self.failures += 1
+        delay: float = min(self.cap, self.base * 2 ** (self.failures - 1))
+        return delay * random.uniform(0.5, 1.5)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Agent:
+    def __init__(
+        self,
+        identity: Identity,
+        state_dir: Path,
+        max_concurrency: int = 8,
+        poll_wait: float = POLL_WAIT,
+    ) -> None:
+        self.identity = identity
+        self.poll_wait = poll_wait
+        self.outbox = Outbox(state_dir / "outbox")
+        self.ledger = Ledger(state_dir / "ledger")
+        self.work_dir = state_dir / "work"
+        self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.facts = host.facts()
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._lock = threading.Lock()
+        self._running: dict[str, Execution] = {}
+        self._queued: set[str] = set()
+        self._dropped: set[str] = set()  # stopped before they started
+        self._draining = threading.Event()
+        self.refusal: Refused | None = None
+        self._poll_client = self._client()
+
+    def _client(self) -> ControllerClient:
+        return ControllerClient(
+            self.identity.server, self.identity.instance_id, self.identity.secret
+        )
+
+    # Lifecycle ----------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until stopped; 0 after a graceful stop, 3 when the controller refuses us."""
+        self.recover()
+        threads = [
+            threading.Thread(target=self.poll_loop, name="poller", daemon=True),
+            threading.Thread(target=self.report_loop, name="reporter", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            while not self._draining.is_set():
+                self._draining.wait(0.5)
+            while self.busy():
+                time.sleep(0.1)
+            self._flush(time.monotonic() + FLUSH_TIMEOUT)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if self.refusal is not None:
+            logger.error("the controller refused this instance: %s", self.refusal)
+            return 3
+        logger.info("stopped")
+        return 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._draining.is_set():
+            logger.warning("second signal: killing running tasks and exiting")
+            with self._lock:
+                for execution in self._running.values():
+                    execution.kill_now()
+            raise SystemExit(1)
+        logger.info("signal %d: finishing running tasks, then exiting", signum)
+        self._draining.set()
+        self._poll_client.close()  # ends the long-poll now
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._running or self._queued)
+
+    def _flush(self, deadline: float) -> None:
+        while self.outbox.pending(limit=1) and time.monotonic() < deadline:
+            self.outbox.wake()
+            time.sleep(0.05)
+
+    def recover(self) -> None:
+        """Runs the agent died in end as interrupted: report them, never run them again."""
+        now = time.time()
+        for invoke_id in self.ledger.unfinished():
+            logger.warning("task %s was interrupted by the agent's restart", invoke_id)
+            self.outbox.put(
+                Report(
+                    invoke_id=invoke_id,
+                    seq=INTERRUPTED_SEQ,
+                    event="finished",
+                    time=now,
+                    status="Error",
+                    error_code="ExecutionInterrupted",
+                    error_info="The agent stopped while the command ran.",
+                )
+            )
+            self.ledger.finish(invoke_id)
+        self.ledger.prune(now)
+
+    # Polling ------------------------------------------------------------------------------------
+    def poll_loop(self) -> None:
+        backoff = Backoff()
+        while not self._draining.is_set():
+            body = {**self.facts.to_wire(), "active": self._active()}
+            try:
+                answer = self._poll_client.poll(body, self.poll_wait)
+            except ControllerUnreachable as error:
+                if not self._draining.is_set():
+                    delay = backoff.next()
+                    logger.warning("controller unreachable (%s); retrying in %.1fs", error, delay)
+                    self._draining.wait(delay)
+                continue
+            except Refused as refusal:
+                self.refusal = refusal
+                self._draining.set()
+                return
+            backoff.reset()
+            self._apply(answer)
+
+    def _active(self) -> list[str]:
+        with self._lock:
+            return sorted(self._running.keys() | self._queued)
+
+    def _apply(self, answer: dict[str, object]) -> None:
+        for invoke_id in answer.get("cancel", []) or []:  # type: ignore[attr-defined]
+            with self._lock:
+                if invoke_id in self._running:
+                    self._running[invoke_id].cancel()
+                elif invoke_id in self._queued:
+                    self._dropped.add(invoke_id)
+        for wire in answer.get("tasks", []) or []:  # type: ignore[attr-defined]
+            self.accept(Task.from_wire(wire))
+
+    def accept(self, task: Task) -> None:
+        """Queue a delivered task, unless it is known: a redelivery must not run twice."""
+        with self._lock:
+            known = task.invoke_id in self._running or task.invoke_id in self._queued
+            if known or self.ledger.seen(task.invoke_id):
+                return
+            self._queued.add(task.invoke_id)
+        threading.Thread(target=self.work, args=(task,), name=task.invoke_id, daemon=True).start()
+
+    # Work ---------------------------------------------------------------------------------------
+    def work(self, task: Task) -> None:
+        with self._slots:
+            with self._lock:
+                self._queued.discard(task.invoke_id)
+                if self._draining.is_set() or task.invoke_id in self._dropped:
+                    return  # not started: the controller delivers it again, or it was stopped
+                execution = Execution(task, self.work_dir, self.facts.interpreters)
+                self._running[task.invoke_id] = execution
+            try:
+                self._execute(task, execution)
+            finally:
+                with self._lock:
+                    self._running.pop(task.invoke_id, None)
+
+    def _execute(self, task: Task, execution: Execution) -> None:
+        self.ledger.start(task.invoke_id)
+        seq = itertools.count()
+
+        def report(event: str, at: float, **fields: object) -> None:
+            self.outbox.put(
+                Report(invoke_id=task.invoke_id, seq=next(seq), event=event, time=at, **fields)  # type: ignore[arg-type]
+            )
+
+        try:
+            outcome = execution.run(
+                on_start=lambda at: report("started", at),
+                emit=lambda data: report("output", time.time(), output=data),
+            )
+        except Exception as error:  # a bug here must still end the run with a status
+            logger.exception("task %s failed", task.invoke_id)
+            outcome = Outcome("Error", error_code="ExecutionException", error_info=str(error))
+        report(
+            "finished",
+            time.time(),
+            status=outcome.status,
+            exit_code=outcome.exit_code,
+            error_code=outcome.error_code,
+            error_info=outcome.error_info,
+            dropped=outcome.dropped,
+        )
+        self.ledger.finish(task.invoke_id)
+        logger.info("task %s: %s", task.invoke_id, outcome.status)
+
+    # Reporting ----------------------------------------------------------------------------------
+    def report_loop(self) -> None:
+        client, backoff = self._client(), Backoff()
+        while True:
+            batch = self.outbox.pending()
+            if not batch:
+                self.outbox.wait(1.0)
+                continue
+            try:
+                answer = client.report([r for _, r in batch])
+            except ControllerUnreachable as error:
+                delay = backoff.next()
+                logger.warning("cannot report (%s); retrying in %.1fs", error, delay)
+                self.outbox.wait(delay)
+                continue
+            except Refused as refusal:
+                logger.error("reports refused: %s", refusal)
+                self.outbox.wait(backoff.next())
+                continue
+            backoff.reset()
+            done = set(answer.get("acked", [])) | set(answer.get("rejected", []))
+            for _, item in batch:
+                if item.report_id in answer.get("rejected", []):
+                    logger.error("the controller rejected report %s", item.report_id)
+            self.outbox.remove([path for path, item in batch if item.report_id in done])
