@@ -32,7 +32,7 @@ e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python tests/bench/__main__.py
 
 docs: $(STAMP)
 	$(BIN)/python -m assistcli.docgen docs/api.md

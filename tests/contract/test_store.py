@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from assistcli.api.agent import Report
 from assistcli.controller.models import (
+    Activation,
     Command,
     CommandFilter,
     Instance,
+    InstanceFilter,
     Invocation,
     InvocationFilter,
     PageRequest,
@@ -237,5 +240,163 @@ def test_tags(run: Callable[[Scenario], None]) -> None:
         assert rows.items == [("c-1", "b", "2")]
         filtered = await store.list_tags("command", [], [("b", "2")], PageRequest(limit=50))
         assert filtered.total == 1
+
+    run(scenario)
+
+
+def fleet_instance(instance_id: str, activation_id: str = "") -> Instance:
+    return Instance(
+        instance_id=instance_id,
+        instance_name=instance_id,
+        registration_time=1.0,
+        activation_id=activation_id,
+    )
+
+
+def report(invoke_id: str, seq: int, event: str, **fields: object) -> Report:
+    return Report(invoke_id=invoke_id, seq=seq, event=event, time=float(seq + 10), **fields)  # type: ignore[arg-type]
+
+
+def test_deliveries_are_leased_and_redelivered_after_the_lease(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.add_instance(fleet_instance("mi-2"))
+        await store.insert_invocation(invocation("t-1", "mi-1", "mi-2"))
+        first = await store.claim_deliveries("mi-1", now=100.0, lease=30.0, limit=10)
+        assert [(d.target.invoke_id, d.instance.instance_id) for d in first] == [("t-1", "mi-1")]
+        assert first[0].invocation.content == b"echo 1"
+        assert await store.claim_deliveries("mi-1", now=120.0, lease=30.0, limit=10) == []
+        again = await store.claim_deliveries("mi-1", now=131.0, lease=30.0, limit=10)
+        assert [d.target.invoke_id for d in again] == ["t-1"]  # the lease ran out unacknowledged
+        assert again[0].target.delivered_at == 100.0  # first delivery time is kept
+        other = await store.claim_deliveries("mi-2", now=100.0, lease=30.0, limit=10)
+        assert [d.target.instance_id for d in other] == ["mi-2"]
+
+    run(scenario)
+
+
+def test_a_leased_record_is_not_aborted_until_its_lease_ends(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.insert_invocation(invocation("t-1", "mi-1", created=10.0))
+        await store.claim_deliveries("mi-1", now=50.0, lease=30.0, limit=10)
+        assert await store.abort_undelivered(created_before=60.0, now=70.0) == 0
+        assert await store.abort_undelivered(created_before=60.0, now=81.0) == 1
+
+    run(scenario)
+
+
+def test_reports_apply_once_in_order_and_only_to_own_records(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.add_instance(fleet_instance("mi-2"))
+        await store.insert_invocation(invocation("t-1", "mi-1"))
+        await store.insert_invocation(invocation("t-2", "mi-2"))
+        batch = [
+            report("t-1", 0, "started"),
+            report("t-1", 1, "output", output=b"abc"),
+            report("t-2", 0, "started"),  # another instance's record
+        ]
+        assert await store.apply_reports("mi-1", batch, now=20.0, output_limit=5) == {"t-2"}
+        replay = [
+            report("t-1", 1, "output", output=b"abc"),
+            report("t-1", 2, "output", output=b"defg"),
+        ]
+        await store.apply_reports("mi-1", replay, now=21.0, output_limit=5)
+        inv = await store.get_invocation("t-1")
+        assert inv is not None
+        record = inv.targets[0]
+        assert (record.status, record.output, record.start_time) == ("Running", b"abcde", 10.0)
+        assert inv.status == "Running"
+        done = report("t-1", 3, "finished", status="Failed", exit_code=3, dropped=2)
+        await store.apply_reports("mi-1", [done], now=22.0, output_limit=5)
+        late = report("t-1", 4, "finished", status="Success", exit_code=0)
+        await store.apply_reports("mi-1", [late], now=23.0, output_limit=5)
+        inv = await store.get_invocation("t-1")
+        assert inv is not None
+        record = inv.targets[0]
+        assert (record.status, record.exit_code, record.dropped) == ("Failed", 3, 2)
+        other = await store.get_invocation("t-2")
+        assert other is not None and other.targets[0].status == "Pending"
+
+    run(scenario)
+
+
+def test_records_to_cancel_are_those_no_longer_running(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.insert_invocation(invocation("t-1", "mi-1"))
+        await store.insert_invocation(invocation("t-2", "mi-1"))
+        await store.apply_reports("mi-1", [report("t-1", 0, "started")], 1.0, 100)
+        await store.apply_reports("mi-1", [report("t-2", 0, "started")], 1.0, 100)
+        await store.stop_targets("t-2", [], now=2.0)
+        assert await store.records_to_cancel("mi-1", ["t-1", "t-2", "t-9"]) == ["t-2"]
+
+    run(scenario)
+
+
+def test_registration_counts_against_the_activation(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        activation = Activation(
+            activation_id="A-1",
+            code_hash="h",
+            instance_count=1,
+            time_to_live_hours=4,
+            creation_time=1.0,
+            tags=[("team", "ops")],
+        )
+        await store.insert_activation(activation)
+        assert await store.register_instance(fleet_instance("mi-1", "A-1"))
+        assert not await store.register_instance(fleet_instance("mi-2", "A-1"))
+        assert await store.get_instance("mi-2") is None
+        found = await store.get_activation("A-1")
+        assert found is not None and (found.registered_count, found.tags) == (1, [("team", "ops")])
+        removed = await store.deregister_instance("mi-1")
+        assert removed is not None and removed.instance_id == "mi-1"
+        assert await store.deregister_instance("mi-1") is None
+        found = await store.get_activation("A-1")
+        assert found is not None and found.deregistered_count == 1
+        await store.disable_activation("A-1")
+        found = await store.get_activation("A-1")
+        assert found is not None and found.disabled
+        await store.delete_activation("A-1")
+        assert await store.get_activation("A-1") is None
+
+    run(scenario)
+
+
+def test_heartbeats_and_instance_listing(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.add_instance(fleet_instance("mi-2"))
+        beat = fleet_instance("mi-1")
+        beat.agent_version, beat.interpreters, beat.hostname = "1.2", ["sh"], "web"
+        await store.heartbeat(beat, now=500.0)
+        found = await store.get_instance("mi-1")
+        assert found is not None
+        assert (found.agent_version, found.interpreters, found.last_heartbeat) == (
+            "1.2",
+            ["sh"],
+            500.0,
+        )
+        connected = await store.list_instances(InstanceFilter(connected_since=400.0), PageRequest())
+        assert [i.instance_id for i in connected.items] == ["mi-1"]
+        offline = await store.list_instances(
+            InstanceFilter(disconnected_before=400.0), PageRequest()
+        )
+        assert [i.instance_id for i in offline.items] == ["mi-2"]
+        await store.insert_invocation(invocation("t-1", "mi-1", created=7.0))
+        stats = await store.instance_stats(["mi-1", "mi-2"])
+        assert (stats["mi-1"].invocation_count, stats["mi-1"].last_invoked_time) == (1, 7.0)
+        assert stats["mi-2"].invocation_count == 0
+        assert await store.rename_instance("mi-2", "db")
+        renamed = await store.get_instance("mi-2")
+        assert renamed is not None and renamed.instance_name == "db"
 
     run(scenario)
