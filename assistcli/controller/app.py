@@ -120,7 +120,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
-        reaper = asyncio.create_task(abort_undelivered(store, settings))
+        reaper = asyncio.create_task(reap(store, settings))
         try:
             yield
         finally:
@@ -148,13 +148,15 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     )
 
 
-async def abort_undelivered(store: Store, settings: Settings) -> None:
-    """Records nobody picked up within the delivery timeout end Aborted / DeliveryTimeout."""
+async def reap(store: Store, settings: Settings) -> None:
+    """End what can no longer end by itself: records nobody picked up within the delivery
+    timeout (Aborted / DeliveryTimeout), and runs whose agent went silent (ClientNotResponse)."""
     interval = min(1.0, settings.delivery_timeout / 4)
     while True:
         now = time.time()
         try:
             await store.abort_undelivered(now - settings.delivery_timeout, now)
+            await store.abandon_silent_runs(now, settings.silent_agent_grace)
         except Exception:
-            logger.exception("aborting undelivered records failed; retrying")
+            logger.exception("reaping records failed; retrying")
         await asyncio.sleep(interval)

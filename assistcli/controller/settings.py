@@ -19,3 +19,4 @@ class Settings:
     lease: float = 30.0  # seconds a delivered task may go unacknowledged before redelivery
     heartbeat_window: float = 120.0  # an agent polled within this long counts as connected
     tasks_per_poll: int = 32
+    silent_agent_grace: float = 600.0  # past a run's timeout, and without a poll, it is lost

@@ -400,3 +400,19 @@ def test_heartbeats_and_instance_listing(run: Callable[[Scenario], None]) -> Non
         assert renamed is not None and renamed.instance_name == "db"
 
     run(scenario)
+
+
+def test_runs_of_silent_agents_end_after_their_timeout(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.heartbeat(fleet_instance("mi-1"), now=100.0)
+        await store.insert_invocation(invocation("t-1", "mi-1"))  # Timeout 60
+        await store.apply_reports("mi-1", [report("t-1", 0, "started")], 100.0, 10)  # at 10.0
+        assert await store.abandon_silent_runs(now=500.0, silent_for=600.0) == 0
+        assert await store.abandon_silent_runs(now=671.0, silent_for=600.0) == 0  # polled at 100
+        assert await store.abandon_silent_runs(now=701.0, silent_for=600.0) == 1
+        inv = await store.get_invocation("t-1")
+        assert inv is not None
+        assert (inv.targets[0].status, inv.targets[0].error_code) == ("Error", "ClientNotResponse")
+
+    run(scenario)

@@ -142,6 +142,13 @@ class Store(abc.ABC):
         valid delivery lease end Aborted with ErrorCode DeliveryTimeout. Returns how many."""
 
     @abc.abstractmethod
+    async def abandon_silent_runs(self, now: float, silent_for: float) -> int:
+        """Records still running (or stopping) past their invocation's Timeout plus `silent_for`,
+        on an instance whose agent has not polled for `silent_for` seconds, end Error with
+        ErrorCode ClientNotResponse: a machine that never comes back leaves nothing Running
+        forever. Returns how many."""
+
+    @abc.abstractmethod
     async def update_targets(self, targets: Sequence[Target]) -> None:
         """Overwrite these records and refresh their invocations' aggregate statuses."""
 

@@ -403,6 +403,9 @@ class SqliteStore(Store):
 
         return await self._run(abort)
 
+    async def abandon_silent_runs(self, now: float, silent_for: float) -> int:
+        return await self._run(fleet.abandon_silent_runs, now, silent_for)
+
     async def update_targets(self, targets: Sequence[Target]) -> None:
         def update(c: sqlite3.Connection) -> None:
             assignments = ", ".join(f"{f} = ?" for f in TARGET_FIELDS[2:])

@@ -301,3 +301,21 @@ def _apply(record: Target, report: Report, output_limit: int) -> None:
         record.error_code, record.error_info = report.error_code, report.error_info
         record.finish_time, record.dropped = report.time, report.dropped
         record.start_time = record.start_time or None
+
+
+def abandon_silent_runs(c: sqlite3.Connection, now: float, silent_for: float) -> int:
+    stale = (
+        "SELECT t.invoke_id, t.instance_id FROM targets t JOIN invocations i "
+        "ON i.invoke_id = t.invoke_id WHERE t.status IN ('Running', 'Stopping') "
+        "AND t.start_time + i.timeout + ? < ? AND t.instance_id IN "
+        "(SELECT instance_id FROM instances WHERE coalesce(last_heartbeat, 0) < ?)"
+    )
+    rows = c.execute(stale, (silent_for, now, now - silent_for)).fetchall()
+    c.executemany(
+        "UPDATE targets SET status = 'Error', error_code = 'ClientNotResponse', "
+        "error_info = 'The agent on the instance does not respond.', update_time = ?, "
+        "finish_time = ? WHERE invoke_id = ? AND instance_id = ?",
+        [(now, now, invoke_id, instance_id) for invoke_id, instance_id in rows],
+    )
+    refresh_status(c, {invoke_id for invoke_id, _ in rows})
+    return len(rows)
