@@ -6,7 +6,6 @@ import os
 import platform
 import shutil
 import socket
-import time
 from pathlib import Path
 
 from agentd import __version__
@@ -23,6 +22,16 @@ def _read(path: str) -> str:
 def boot_id() -> str:
     """Changes at every boot. AGENTD_BOOT_ID overrides it, to simulate a reboot in tests."""
     return os.environ.get("AGENTD_BOOT_ID") or _read("/proc/sys/kernel/random/boot_id")
+
+
+def timezone() -> str:
+    """The host's IANA time zone (schedules without a zone run in it); UTC when unknown."""
+    if configured := os.environ.get("TZ", "").lstrip(":"):
+        return configured
+    if named := _read("/etc/timezone"):
+        return named
+    target = os.path.realpath("/etc/localtime")
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "UTC"
 
 
 def interpreters() -> list[str]:
@@ -46,6 +55,6 @@ def facts() -> HostFacts:
         machine_id=_read("/etc/machine-id"),
         agent_version=__version__,
         boot_id=boot_id(),
-        timezone=time.tzname[0],
+        timezone=timezone(),
         interpreters=interpreters(),
     )

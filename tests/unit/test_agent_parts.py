@@ -161,3 +161,34 @@ def _group() -> str:
     import grp
 
     return grp.getgrgid(os.getegid()).gr_name
+
+
+def test_a_redelivered_run_is_not_run_again(tmp_path: Path) -> None:
+    from agentd.config import Identity
+    from agentd.service import Agent
+
+    agent = Agent(Identity("http://127.0.0.1:9", "mi-1", "test", "secret"), tmp_path)
+    agent.ledger.start("t-ran")
+    agent.ledger.finish("t-ran")
+    agent.accept(Task(invoke_id="t-ran", script=b"exit 1"))
+    assert not agent.busy()
+    agent.recover()  # nothing was interrupted: nothing to report
+    assert agent.outbox.pending() == []
+
+
+def test_a_run_the_agent_died_in_is_reported_interrupted(tmp_path: Path) -> None:
+    from agentd.config import Identity
+    from agentd.service import Agent
+
+    Ledger(tmp_path / "ledger").start("t-cut")  # started, then the agent was killed
+    agent = Agent(Identity("http://127.0.0.1:9", "mi-1", "test", "secret"), tmp_path)
+    agent.recover()
+    [(_, interrupted)] = agent.outbox.pending()
+    assert (interrupted.event, interrupted.status, interrupted.error_code) == (
+        "finished",
+        "Error",
+        "ExecutionInterrupted",
+    )
+    assert agent.ledger.unfinished() == []
+    agent.accept(Task(invoke_id="t-cut", script=b"exit 1"))  # delivered again: never rerun
+    assert not agent.busy()
