@@ -41,7 +41,7 @@ class Outbox:
         self._changed = threading.Condition()
 
     def put(self, report: Report) -> None:
-        name = f"{time.time_ns():020d}-{report.invoke_id}-{report.seq}.json"
+        name = f"{time.time_ns():020d}-{report.invoke_id}-{report.run}-{report.seq}.json"
         _durable_write(self.folder / name, json.dumps(report.to_wire()).encode())
         with self._changed:
             self._changed.notify_all()
@@ -75,23 +75,23 @@ class Ledger:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    def _path(self, invoke_id: str) -> Path:
-        return self.folder / invoke_id
+    def _path(self, key: str) -> Path:
+        return self.folder / key
 
-    def seen(self, invoke_id: str) -> bool:
-        return self._path(invoke_id).exists()
+    def seen(self, key: str) -> bool:
+        return self._path(key).exists()
 
-    def start(self, invoke_id: str) -> None:
-        _durable_write(self._path(invoke_id), b"started")
+    def start(self, key: str) -> None:
+        _durable_write(self._path(key), b"started")
 
-    def finish(self, invoke_id: str) -> None:
-        _durable_write(self._path(invoke_id), b"finished")
+    def finish(self, key: str) -> None:
+        _durable_write(self._path(key), b"finished")
 
     def _entries(self) -> list[Path]:
         return [p for p in self.folder.iterdir() if not p.name.startswith(".")]
 
     def unfinished(self) -> list[str]:
-        """Runs that started and never finished: the agent died while they ran."""
+        """Keys of runs that started and never finished: the agent died while they ran."""
         return [p.name for p in self._entries() if p.read_bytes() == b"started"]
 
     def prune(self, now: float) -> None:

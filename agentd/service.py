@@ -124,11 +124,13 @@ class Agent:
     def recover(self) -> None:
         """Runs the agent died in end as interrupted: report them, never run them again."""
         now = time.time()
-        for invoke_id in self.ledger.unfinished():
-            logger.warning("task %s was interrupted by the agent's restart", invoke_id)
+        for key in self.ledger.unfinished():
+            logger.warning("task %s was interrupted by the agent's restart", key)
+            invoke_id, _, run = key.rpartition(".")
             self.outbox.put(
                 Report(
                     invoke_id=invoke_id,
+                    run=int(run),
                     seq=INTERRUPTED_SEQ,
                     event="finished",
                     time=now,
@@ -137,7 +139,7 @@ class Agent:
                     error_info="The agent stopped while the command ran.",
                 )
             )
-            self.ledger.finish(invoke_id)
+            self.ledger.finish(key)
         self.ledger.prune(now)
 
     # Polling ------------------------------------------------------------------------------------
@@ -178,7 +180,7 @@ class Agent:
         """Queue a delivered task, unless it is known: a redelivery must not run twice."""
         with self._lock:
             known = task.invoke_id in self._running or task.invoke_id in self._queued
-            if known or self.ledger.seen(task.invoke_id):
+            if known or self.ledger.seen(task.key):
                 return
             self._queued.add(task.invoke_id)
         threading.Thread(target=self.work, args=(task,), name=task.invoke_id, daemon=True).start()
@@ -199,12 +201,19 @@ class Agent:
                     self._running.pop(task.invoke_id, None)
 
     def _execute(self, task: Task, execution: Execution) -> None:
-        self.ledger.start(task.invoke_id)
+        self.ledger.start(task.key)
         seq = itertools.count()
 
         def report(event: str, at: float, **fields: object) -> None:
             self.outbox.put(
-                Report(invoke_id=task.invoke_id, seq=next(seq), event=event, time=at, **fields)  # type: ignore[arg-type]
+                Report(
+                    invoke_id=task.invoke_id,
+                    run=task.run,
+                    seq=next(seq),
+                    event=event,
+                    time=at,
+                    **fields,  # type: ignore[arg-type]
+                )
             )
 
         try:
@@ -224,7 +233,7 @@ class Agent:
             error_info=outcome.error_info,
             dropped=outcome.dropped,
         )
-        self.ledger.finish(task.invoke_id)
+        self.ledger.finish(task.key)
         logger.info("task %s: %s", task.invoke_id, outcome.status)
 
     # Reporting ----------------------------------------------------------------------------------

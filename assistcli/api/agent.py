@@ -9,7 +9,7 @@
 Poll and report carry `X-Assist-Instance-Id` and `Authorization: Bearer <secret>`. A poll is held
 open up to `wait` seconds until work arrives, and doubles as the heartbeat. Work is leased:
 a task not started before its lease ends is delivered again; the agent's ledger makes sure it
-runs once. Reports are numbered per task (`seq` from 0) and applied exactly once.
+runs once. Reports are numbered per run (`seq` from 0) and applied exactly once.
 Binary values (script, file content, output) travel as Base64. Standard library only.
 """
 
@@ -78,6 +78,7 @@ class Task:
     """One run of an invocation on the polling instance."""
 
     invoke_id: str
+    run: int = 1  # a periodic task runs many times; each run is its own
     kind: str = "command"  # or "file"
     command_type: str = "RunShellScript"
     script: bytes = b""  # parameters already substituted
@@ -104,6 +105,11 @@ class Task:
             values["file"] = FileTask(**spec)
         return cls(**values)
 
+    @property
+    def key(self) -> str:
+        """Names this run: the agent's ledger entry."""
+        return f"{self.invoke_id}.{self.run}"
+
 
 @dataclass(slots=True, kw_only=True)
 class Report:
@@ -113,6 +119,7 @@ class Report:
     seq: int
     event: str
     time: float
+    run: int = 1
     output: bytes = b""
     status: str = ""
     exit_code: int | None = None
@@ -122,7 +129,7 @@ class Report:
 
     @property
     def report_id(self) -> str:
-        return f"{self.invoke_id}/{self.seq}"
+        return f"{self.invoke_id}/{self.run}/{self.seq}"
 
     def to_wire(self) -> dict[str, Any]:
         return {**asdict(self), "output": b64(self.output)}

@@ -145,7 +145,13 @@ def _task(ctx: Context, delivery: Delivery) -> proto.Task:
             group=spec.file_group,
             overwrite=spec.overwrite,
         )
-        return proto.Task(invoke_id=inv.invoke_id, kind="file", timeout=inv.timeout, file=file)
+        return proto.Task(
+            invoke_id=inv.invoke_id,
+            run=delivery.target.run,
+            kind="file",
+            timeout=inv.timeout,
+            file=file,
+        )
     builtins = {
         "ACS::InstanceId": instance.instance_id,
         "ACS::InstanceName": instance.instance_name,
@@ -155,6 +161,7 @@ def _task(ctx: Context, delivery: Delivery) -> proto.Task:
     }
     return proto.Task(
         invoke_id=inv.invoke_id,
+        run=delivery.target.run,
         command_type=inv.command_type,
         script=content.render(inv.content, {**builtins, **(inv.parameters or {})}),
         timeout=inv.timeout,
@@ -167,6 +174,7 @@ def _task(ctx: Context, delivery: Delivery) -> proto.Task:
 def _well_formed(item: proto.Report) -> bool:
     numbers_ok = (
         type(item.seq) is int
+        and type(item.run) is int
         and type(item.dropped) is int
         and isinstance(item.time, int | float)
         and math.isfinite(item.time)

@@ -49,7 +49,8 @@ class Target:
     repeats: int = 0
     delivered_at: float | None = None
     lease_until: float | None = None
-    report_seq: int = -1  # the last agent report applied to this record
+    run: int = 1  # which run of the invocation this record is about
+    report_seq: int = -1  # the last agent report applied to this run
 
 
 @dataclass(slots=True, kw_only=True)

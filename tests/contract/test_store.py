@@ -324,6 +324,10 @@ def test_reports_apply_once_in_order_and_only_to_own_records(
         assert (record.status, record.exit_code, record.dropped) == ("Failed", 3, 2)
         other = await store.get_invocation("t-2")
         assert other is not None and other.targets[0].status == "Pending"
+        stale = Report(invoke_id="t-1", run=0, seq=9, event="output", time=1.0, output=b"old")
+        await store.apply_reports("mi-1", [stale], now=24.0, output_limit=50)
+        inv = await store.get_invocation("t-1")
+        assert inv is not None and inv.targets[0].output == b"abcde"  # an earlier run's report
 
     run(scenario)
 

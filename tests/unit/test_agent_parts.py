@@ -168,9 +168,9 @@ def test_a_redelivered_run_is_not_run_again(tmp_path: Path) -> None:
     from agentd.service import Agent
 
     agent = Agent(Identity("http://127.0.0.1:9", "mi-1", "test", "secret"), tmp_path)
-    agent.ledger.start("t-ran")
-    agent.ledger.finish("t-ran")
-    agent.accept(Task(invoke_id="t-ran", script=b"exit 1"))
+    agent.ledger.start("t-ran.1")
+    agent.ledger.finish("t-ran.1")
+    agent.accept(Task(invoke_id="t-ran", run=1, script=b"exit 1"))
     assert not agent.busy()
     agent.recover()  # nothing was interrupted: nothing to report
     assert agent.outbox.pending() == []
@@ -180,7 +180,7 @@ def test_a_run_the_agent_died_in_is_reported_interrupted(tmp_path: Path) -> None
     from agentd.config import Identity
     from agentd.service import Agent
 
-    Ledger(tmp_path / "ledger").start("t-cut")  # started, then the agent was killed
+    Ledger(tmp_path / "ledger").start("t-cut.2")  # started, then the agent was killed
     agent = Agent(Identity("http://127.0.0.1:9", "mi-1", "test", "secret"), tmp_path)
     agent.recover()
     [(_, interrupted)] = agent.outbox.pending()
@@ -189,6 +189,7 @@ def test_a_run_the_agent_died_in_is_reported_interrupted(tmp_path: Path) -> None
         "Error",
         "ExecutionInterrupted",
     )
+    assert (interrupted.invoke_id, interrupted.run) == ("t-cut", 2)
     assert agent.ledger.unfinished() == []
-    agent.accept(Task(invoke_id="t-cut", script=b"exit 1"))  # delivered again: never rerun
+    agent.accept(Task(invoke_id="t-cut", run=2, script=b"exit 1"))  # delivered again: not rerun
     assert not agent.busy()

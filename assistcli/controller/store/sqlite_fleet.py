@@ -256,8 +256,8 @@ def apply_reports(
     unknown = set(invoke_ids) - set(records)
     for report in reports:
         record = records.get(report.invoke_id)
-        if record is None:
-            continue
+        if record is None or report.run != record.run:
+            continue  # not this instance's, or about a run that is over
         if report.seq > record.report_seq:
             _apply(record, report, output_limit)
             record.report_seq, record.update_time = report.seq, now

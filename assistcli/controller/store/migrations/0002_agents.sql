@@ -34,7 +34,9 @@ ALTER TABLE invocations ADD COLUMN region_id TEXT NOT NULL DEFAULT '';
 -- A record is delivered under a lease; an unacknowledged lease expires and it is delivered again.
 ALTER TABLE targets ADD COLUMN delivered_at REAL;
 ALTER TABLE targets ADD COLUMN lease_until REAL;
--- The last report sequence applied: replays at or below it are acknowledged and ignored.
+-- The run being delivered (periodic tasks run many times) and the last report sequence applied
+-- to it: replays at or below it are acknowledged and ignored.
+ALTER TABLE targets ADD COLUMN run INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE targets ADD COLUMN report_seq INTEGER NOT NULL DEFAULT -1;
 
 CREATE TABLE files (
