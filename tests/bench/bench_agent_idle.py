@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/ for conftest's helpers
 
-from conftest import Controller, api, free_port, wait_for  # noqa: E402
+from conftest import Controller, api, free_port, wait_for
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -40,10 +40,22 @@ def cpu_seconds(pid: int) -> float:
 def start_agent(ctl: Controller, state_dir: Path) -> subprocess.Popen[bytes]:
     activation = api(ctl).call("CreateActivation", {"InstanceCount": 1})
     subprocess.run(
-        [sys.executable, "-m", "agentd", "register", "--server", ctl.url,
-         "--activation-id", activation["ActivationId"],
-         "--activation-code", activation["ActivationCode"], "--state-dir", str(state_dir)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "agentd",
+            "register",
+            "--server",
+            ctl.url,
+            "--activation-id",
+            activation["ActivationId"],
+            "--activation-code",
+            activation["ActivationCode"],
+            "--state-dir",
+            str(state_dir),
+        ],
+        check=True,
+        capture_output=True,
     )
     return subprocess.Popen(
         [sys.executable, "-m", "agentd", "run", "--state-dir", str(state_dir)],
@@ -93,8 +105,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     figures = measure(parser.parse_args().seconds)
     print(
-        f"agentd idle over {figures['seconds']:.0f} s: RSS median {figures['rss_median_mb']:.1f} MB,"
-        f" max {figures['rss_max_mb']:.1f} MB; CPU {figures['cpu_percent']:.3f} % of one core"
+        f"agentd idle over {figures['seconds']:.0f} s: "
+        f"RSS median {figures['rss_median_mb']:.1f} MB, max {figures['rss_max_mb']:.1f} MB; "
+        f"CPU {figures['cpu_percent']:.3f} % of one core"
     )
 
 
