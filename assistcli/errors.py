@@ -119,10 +119,6 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "MissingParam.Frequency": (400, "RepeatMode Period needs a Frequency."),
     "InvalidParam.Frequency": (400, "The specified Frequency is not valid."),
     "InvalidRepeatMode.NotFound": (404, "The specified RepeatMode does not exist."),
-    "InvalidRepeatMode.Unsupported": (
-        400,
-        "RepeatMode {mode} is not supported by this controller yet; use Once.",
-    ),
     "InvalidTerminationMode.NotFound": (404, "The specified TerminationMode does not exist."),
     "InvalidResourceTag.ConflictWithInstanceIds": (
         400,

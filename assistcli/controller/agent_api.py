@@ -111,6 +111,8 @@ async def poll(ctx: Context, request: Request) -> dict[str, Any]:
         setattr(instance, name, value)
     instance.active_task_count = len(active)
     await ctx.store.heartbeat(instance, ctx.now)
+    if facts.boot_id:  # the instance may have rebooted: its reboot tasks are due
+        await ctx.store.fire_reboots(instance.instance_id, facts.boot_id, ctx.now)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:

@@ -28,6 +28,7 @@ from assistcli.controller.ids import request_id
 from assistcli.controller.notifier import LocalNotifier
 from assistcli.controller.responses import error_response, json_response
 from assistcli.controller.rpc import dispatch
+from assistcli.controller.scheduler import Scheduler
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
 from assistcli.errors import ApiError
@@ -120,13 +121,18 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
-        reaper = asyncio.create_task(reap(store, settings))
+        scheduler = Scheduler(store, notifier, settings.misfire_grace)
+        background = [
+            asyncio.create_task(reap(store, settings)),
+            asyncio.create_task(scheduler.run()),
+        ]
         try:
             yield
         finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await store.close()
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -51,6 +51,21 @@ class Target:
     lease_until: float | None = None
     run: int = 1  # which run of the invocation this record is about
     report_seq: int = -1  # the last agent report applied to this run
+    next_fire: float | None = None  # periodic tasks: when the next run is due
+    timezone: str = ""  # the instance's zone, for a cron without one
+    boot_id: str = ""  # reboot tasks: the boot the record was armed in
+    queued_at: float | None = None  # when the current run became Pending
+
+
+@dataclass(slots=True, kw_only=True)
+class Fire:
+    """What the scheduler decided for one due moment of one record."""
+
+    invoke_id: str
+    instance_id: str
+    fire_time: float
+    next_fire: float | None
+    outcome: str  # run | late (missed beyond the grace period) | busy (previous run going)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -225,6 +240,7 @@ class ResultFilter:
     resource_group_id: str | None = None
     tags: list[Tag] = field(default_factory=list)
     kind: str = "command"
+    history: bool = False  # one record per run of periodic and every-reboot tasks
 
 
 @dataclass(slots=True, kw_only=True)

@@ -16,6 +16,7 @@ class LocalNotifier:
 
     def __init__(self) -> None:
         self._waiting: dict[str, set[asyncio.Event]] = {}
+        self.schedules_changed = asyncio.Event()  # wakes the scheduler early
 
     @contextlib.contextmanager
     def subscribe(self, instance_id: str) -> Iterator[asyncio.Event]:

@@ -20,3 +20,4 @@ class Settings:
     heartbeat_window: float = 120.0  # an agent polled within this long counts as connected
     tasks_per_poll: int = 32
     silent_agent_grace: float = 600.0  # past a run's timeout, and without a poll, it is lost
+    misfire_grace: float = 60.0  # a fire missed by more than this is skipped, not run late

@@ -162,6 +162,7 @@ def test_invocations_targets_and_statuses(run: Callable[[Scenario], None]) -> No
 
         inv = await store.get_invocation("t-1")
         assert inv is not None and [t.instance_id for t in inv.targets] == ["mi-1", "mi-2"]
+        assert (inv.status, inv.legacy_status) == ("Pending", "Running")
         running, done = inv.targets
         running.status, running.start_time = "Running", 101.0
         done.status, done.exit_code, done.finish_time = "Success", 0, 102.0

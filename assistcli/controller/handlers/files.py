@@ -39,7 +39,7 @@ async def send_file(ctx: Context, args: Args) -> dict[str, Any]:
     if not posixpath.isabs(target_dir) and target_dir[1:3] != ":\\":  # or C:\...
         raise ApiError("InvalidParameter.TargetDir")
     data = _content(args)
-    instance_ids = await target_instances(ctx, args)
+    instance_ids = [i.instance_id for i in await target_instances(ctx, args)]
     invoke_id = new_id("f-")
     invocation = Invocation(
         invoke_id=invoke_id,

@@ -7,32 +7,38 @@ from typing import Any
 
 from assistcli.api import status as st
 from assistcli.api.codec import Args
-from assistcli.controller import content, views
+from assistcli.controller import content, frequency, views
 from assistcli.controller.context import Context
 from assistcli.controller.handlers.commands import existing_command, new_command
 from assistcli.controller.ids import new_id
 from assistcli.controller.models import (
     Command,
+    Instance,
+    InstanceFilter,
     Invocation,
     InvocationFilter,
+    Page,
+    PageRequest,
+    Result,
     ResultFilter,
-    Target,
 )
 from assistcli.controller.paging import page_fields, page_request
+from assistcli.controller.scheduler import arm, first_fire, utc
 from assistcli.controller.tags import tag_filter, tags_to_set
 from assistcli.errors import ApiError, missing
 
 MAX_INSTANCES = 100
 CONTAINER_ID = re.compile(r"^(?:(?:docker|containerd|cri-o)://)?[0-9a-f]{64}$")
 CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-# Scheduled and reboot-triggered runs need the scheduler; until it exists they are refused
-# with a clear error rather than accepted and never run.
-SUPPORTED_REPEAT_MODES = ("Once",)
+REPEATING = ("Period", "NextRebootOnly", "EveryReboot")
 
 
 async def invoke_command(ctx: Context, args: Args) -> dict[str, Any]:
     command = await existing_command(ctx, args.text("CommandId"))
-    invocation = await _start(ctx, args, command, content.RETAINED_LIMIT)
+    invocation, instances = await _prepare(ctx, args, command, content.RETAINED_LIMIT)
+    if invocation.repeat_mode == "DryRun":
+        return {"InvokeId": "", "DryRun": dry_run(ctx, command, instances)}
+    await _store(ctx, invocation)
     return {"InvokeId": invocation.invoke_id}
 
 
@@ -40,16 +46,50 @@ async def run_command(ctx: Context, args: Args) -> dict[str, Any]:
     keep = bool(args.flag("KeepCommand"))
     limit = content.RETAINED_LIMIT if keep else content.ONE_OFF_LIMIT
     command = new_command(ctx, args, size_limit=limit)
-    invocation = await _start(ctx, args, command, limit, store_command=keep)
+    invocation, instances = await _prepare(ctx, args, command, limit)
+    if invocation.repeat_mode == "DryRun":
+        return {"CommandId": "", "InvokeId": "", "DryRun": dry_run(ctx, command, instances)}
+    if keep:
+        await ctx.store.insert_command(command)
+    await _store(ctx, invocation)
     return {"CommandId": command.command_id, "InvokeId": invocation.invoke_id}
 
 
-async def _start(
-    ctx: Context, args: Args, command: Command, size_limit: int, *, store_command: bool = False
-) -> Invocation:
-    """Validate a run of `command`, then store the invocation (and, when asked, the command)."""
+async def _store(ctx: Context, invocation: Invocation) -> None:
+    await ctx.store.insert_invocation(invocation)
+    ctx.notifier.notify(t.instance_id for t in invocation.targets)
+    if invocation.repeat_mode == "Period":
+        ctx.notifier.schedules_changed.set()
+
+
+def dry_run(ctx: Context, command: Command, instances: list[Instance]) -> dict[str, Any]:
+    """What a real run would meet on each instance; nothing is stored or run."""
+    needs = {"RunShellScript": "sh", "RunPowerShellScript": "powershell", "RunBatScript": "cmd"}
+    found = []
+    for instance in instances:
+        beat = instance.last_heartbeat
+        online = beat is not None and ctx.now - beat <= ctx.settings.heartbeat_window
+        applicable = needs[command.type] in instance.interpreters
+        problem = "" if online else "ClientNotRunning"
+        problem = problem or ("" if applicable else "CommandNotApplicable")
+        found.append(
+            {
+                "InstanceId": instance.instance_id,
+                "CloudAssistantStatus": "true" if online else "false",
+                "CommandApplicable": applicable,
+                "ErrorCode": problem,
+            }
+        )
+    return {"Passed": all(not row["ErrorCode"] for row in found), "Instances": found}
+
+
+async def _prepare(
+    ctx: Context, args: Args, command: Command, size_limit: int
+) -> tuple[Invocation, list[Instance]]:
+    """Validate a run of `command`: the invocation to store, with its records, and the
+    instances it targets."""
     repeat_mode = _repeat_mode(args)
-    instance_ids = await target_instances(ctx, args)
+    instances = await target_instances(ctx, args)
     raw_parameters = args.text("Parameters").strip()
     values = content.parse_parameters(raw_parameters) if raw_parameters else None
     bound = content.bind(command.parameter_names, command.enable_parameter, values)
@@ -78,29 +118,30 @@ async def _start(
         windows_password_name=args.text("WindowsPasswordName"),
         resource_group_id=args.text("ResourceGroupId"),
         region_id=args.text("RegionId"),
-        targets=[
-            Target(invoke_id=invoke_id, instance_id=i, status=st.PENDING, creation_time=ctx.now)
-            for i in instance_ids
-        ],
         tags=tags_to_set(args.records("Tag")),
     )
-    if store_command:
-        await ctx.store.insert_command(command)
-    await ctx.store.insert_invocation(invocation)
-    ctx.notifier.notify(instance_ids)
-    return invocation
+    if repeat_mode == "Period":
+        check_frequency(invocation.frequency, ctx.now, invocation.timeout)
+    invocation.targets = arm(invocation, instances, ctx.now)
+    return invocation, instances
 
 
 def _repeat_mode(args: Args) -> str:
+    """Frequency implies Period; the legacy Timed flag is ignored, as in the current API."""
     mode = args.optional_text("RepeatMode") or ("Period" if args.text("Frequency") else "Once")
     if mode == "Period" and not args.text("Frequency"):
         raise ApiError("MissingParam.Frequency")
-    if mode not in SUPPORTED_REPEAT_MODES:
-        raise ApiError.of("InvalidRepeatMode.Unsupported", mode=mode)
     return mode
 
 
-async def target_instances(ctx: Context, args: Args) -> list[str]:
+def check_frequency(text: str, now: float, timeout: int) -> None:
+    try:
+        frequency.validate(text, anchor=utc(now), timeout=timeout)
+    except frequency.FrequencyError as error:
+        raise ApiError("InvalidParam.Frequency", str(error)) from None
+
+
+async def target_instances(ctx: Context, args: Args) -> list[Instance]:
     """Instance IDs named directly or selected by ResourceTag; every one must exist."""
     instance_ids, resource_tags = args.strings("InstanceId"), args.records("ResourceTag")
     if instance_ids and resource_tags:
@@ -113,11 +154,18 @@ async def target_instances(ctx: Context, args: Args) -> list[str]:
         raise ApiError("MissingParam.InstanceId")
     if len(instance_ids) > MAX_INSTANCES:
         raise ApiError("InstanceIds.ExceedLimit", f"At most {MAX_INSTANCES} instances per call.")
-    known = await ctx.store.known_instances(instance_ids)
+    return await existing_instances(ctx, instance_ids)
+
+
+async def existing_instances(ctx: Context, instance_ids: list[str]) -> list[Instance]:
+    """The registered instances `instance_ids`, in that order; any unknown one is an error."""
+    page = PageRequest(limit=len(instance_ids))
+    found = await ctx.store.list_instances(InstanceFilter(instance_ids=instance_ids), page)
+    by_id = {instance.instance_id: instance for instance in found.items}
     for instance_id in instance_ids:
-        if instance_id not in known:
+        if instance_id not in by_id:
             raise ApiError.of("InvalidInstance.NotFound", instance_id=instance_id)
-    return instance_ids
+    return [by_id[instance_id] for instance_id in instance_ids]
 
 
 def _check_container(args: Args) -> None:
@@ -150,10 +198,53 @@ async def stop_invocation(ctx: Context, args: Args) -> dict[str, Any]:
 
 
 async def modify_invocation_attribute(ctx: Context, args: Args) -> dict[str, Any]:
+    """Change a scheduled task in place: frequency, content, parameters, more instances."""
     invocation = await existing_invocation(ctx, args.text("InvokeId"))
-    if invocation.repeat_mode not in ("Period", "NextRebootOnly", "EveryReboot"):
+    if invocation.repeat_mode not in REPEATING:
         raise ApiError("InvalidOperation.RepeatModeUnsupported")
-    raise ApiError("InvalidOperation.InvokeAlreadyFinished")  # no other task can exist yet
+    if invocation.status not in (st.PENDING, st.RUNNING, st.SCHEDULED, st.STOPPING):
+        raise ApiError("InvalidOperation.InvokeAlreadyFinished")
+    if args.text("Frequency"):
+        _reschedule(ctx, invocation, args.text("Frequency"))
+    if args.text("CommandContent"):
+        script = content.decode_content(args.text("CommandContent"), args.text("ContentEncoding"))
+        invocation.command_id, invocation.content = new_id("c-"), script
+    enabled = args.flag("EnableParameter")
+    if enabled is None:
+        enabled = invocation.parameters is not None
+    raw = args.text("Parameters").strip()
+    if raw or args.text("CommandContent") or args.flag("EnableParameter") is not None:
+        names = content.parameter_names(invocation.content) if enabled else []
+        given = content.parse_parameters(raw) if raw else invocation.parameters
+        invocation.parameters = content.bind(names, enabled, given) if enabled else None
+    content.check_size(
+        content.render(invocation.content, invocation.parameters or {}), content.RETAINED_LIMIT
+    )
+    added = await _added_instances(ctx, invocation, args.strings("InstanceId"))
+    await ctx.store.modify_invocation(invocation, arm(invocation, added, ctx.now))
+    ctx.notifier.schedules_changed.set()
+    return {"CommandId": invocation.command_id}
+
+
+def _reschedule(ctx: Context, invocation: Invocation, text: str) -> None:
+    """A new frequency keeps the task's creation time as the rate() anchor."""
+    if invocation.repeat_mode != "Period":
+        raise ApiError("InvalidParam.Frequency", "Only Period tasks have a Frequency.")
+    check_frequency(text, ctx.now, invocation.timeout)
+    invocation.frequency = text
+    for target in invocation.targets:
+        if target.next_fire is not None:
+            target.next_fire = first_fire(invocation, target, ctx.now)
+
+
+async def _added_instances(
+    ctx: Context, invocation: Invocation, instance_ids: list[str]
+) -> list[Instance]:
+    present = {t.instance_id for t in invocation.targets}
+    new = [i for i in instance_ids if i not in present]
+    if len(present) + len(new) > MAX_INSTANCES:
+        raise ApiError("InvalidInstanceId.CountLimitExceeded")
+    return await existing_instances(ctx, new) if new else []
 
 
 async def describe_invocations(ctx: Context, args: Args) -> dict[str, Any]:
@@ -178,6 +269,17 @@ async def describe_invocations(ctx: Context, args: Args) -> dict[str, Any]:
     }
 
 
+async def _results(ctx: Context, where: ResultFilter, args: Args) -> Page[Result]:
+    """Per-instance records, or with IncludeHistory every run of a repeating task."""
+    if args.flag("IncludeHistory") and where.invoke_id:
+        invocation = await ctx.store.get_invocation(where.invoke_id)
+        if invocation is not None and invocation.repeat_mode in REPEATING:
+            return await ctx.store.run_history(
+                where.invoke_id, where.instance_id, page_request(args)
+            )
+    return await ctx.store.list_results(where, page_request(args))
+
+
 async def describe_invocation_results(ctx: Context, args: Args) -> dict[str, Any]:
     if args.flag("IncludeHistory") and not args.text("InvokeId"):
         raise missing("InvokeId")
@@ -190,7 +292,7 @@ async def describe_invocation_results(ctx: Context, args: Args) -> dict[str, Any
         resource_group_id=args.optional_text("ResourceGroupId"),
         tags=tag_filter(args.records("Tag")),
     )
-    found = await ctx.store.list_results(where, page_request(args))
+    found = await _results(ctx, where, args)
     encoding = args.text("ContentEncoding")
     results = [views.invocation_result(r.target, r.invocation, encoding) for r in found.items]
     return {

@@ -15,6 +15,7 @@ from assistcli.controller.models import (
     Command,
     CommandFilter,
     Delivery,
+    Fire,
     Instance,
     InstanceFilter,
     InstanceStats,
@@ -230,6 +231,41 @@ class Store(abc.ABC):
         `output_limit` bytes. A record that already ended keeps its outcome. Reports naming an
         invocation the instance has no record of are not applied; their invoke ids are
         returned."""
+
+    # Schedules ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def due_targets(self, now: float, limit: int) -> list[Result]:
+        """Records whose next periodic fire is at or before `now`, earliest first."""
+
+    @abc.abstractmethod
+    async def next_due(self) -> float | None:
+        """The earliest next fire of any record, or None when nothing is scheduled."""
+
+    @abc.abstractmethod
+    async def record_fires(self, fires: Sequence[Fire], now: float) -> list[Fire]:
+        """Handle each fire exactly once, keyed by (invocation, instance, fire time): record its
+        outcome, move the record's next fire on and, for outcome `run`, start the record's next
+        run (Pending, a new run number, a history row). A fire already recorded (after a restart,
+        or by another controller) changes nothing. Returns the fires that started a run."""
+
+    @abc.abstractmethod
+    async def fire_reboots(self, instance_id: str, boot_id: str, now: float) -> list[str]:
+        """Start the waiting NextRebootOnly / EveryReboot records of an instance that reports a
+        boot other than the one they were armed in; records armed before the instance reported
+        any boot are armed with this one instead. Returns the invoke ids started."""
+
+    @abc.abstractmethod
+    async def run_history(
+        self, invoke_id: str, instance_id: str | None, page: PageRequest
+    ) -> Page[Result]:
+        """Every run of a repeating invocation (optionally on one instance), oldest first."""
+
+    @abc.abstractmethod
+    async def modify_invocation(
+        self, invocation: Invocation, new_targets: Sequence[Target]
+    ) -> None:
+        """Store a scheduled invocation's new command, content, parameters and frequency, each
+        record's `next_fire`, and add `new_targets`."""
 
     # Tags -----------------------------------------------------------------------------------------
     @abc.abstractmethod

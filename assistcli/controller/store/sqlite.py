@@ -7,6 +7,7 @@ a crash of the process (and, with synchronous=FULL, of the machine).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import time
@@ -22,6 +23,7 @@ from assistcli.controller.models import (
     Command,
     CommandFilter,
     Delivery,
+    Fire,
     Instance,
     InstanceFilter,
     InstanceStats,
@@ -36,6 +38,7 @@ from assistcli.controller.models import (
     TokenClaim,
 )
 from assistcli.controller.store import sqlite_fleet as fleet
+from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store.base import Store
 from assistcli.controller.store.schema import migrations
 from assistcli.controller.store.sqlite_rows import (
@@ -268,6 +271,10 @@ class SqliteStore(Store):
 
     # Invocations ----------------------------------------------------------------------------------
     async def insert_invocation(self, invocation: Invocation) -> None:
+        for target in invocation.targets:  # a record is queued from its creation by default
+            if target.queued_at is None:
+                target.queued_at = target.creation_time
+
         def insert(c: sqlite3.Connection) -> None:
             insert_row(c, "invocations", INVOCATION_FIELDS, invocation_row(invocation))
             c.executemany(
@@ -287,6 +294,7 @@ class SqliteStore(Store):
                 "UPDATE commands SET invoke_times = invoke_times + 1 WHERE command_id = ?",
                 (invocation.command_id,),
             )
+            refresh_status(c, [invocation.invoke_id])  # the task's status derives from its records
 
         await self._run(insert)
 
@@ -372,6 +380,7 @@ class SqliteStore(Store):
                 finish = now if st.is_terminal(new) else None
                 c.execute(
                     "UPDATE targets SET status = ?, stop_time = ?, update_time = ?, "
+                    "next_fire = NULL, "
                     f"finish_time = coalesce(finish_time, ?) WHERE {scope} AND status = ?",
                     [new, now, now, finish, *params, old],
                 )
@@ -381,25 +390,15 @@ class SqliteStore(Store):
         await self._run(stop)
 
     async def abort_undelivered(self, created_before: float, now: float) -> int:
-        overdue = (
-            "status = 'Pending' AND creation_time < ? AND (lease_until IS NULL OR lease_until < ?)"
-        )
-
         def abort(c: sqlite3.Connection) -> int:
-            invoke_ids = [
-                row[0]
-                for row in c.execute(
-                    f"SELECT DISTINCT invoke_id FROM targets WHERE {overdue}", (created_before, now)
-                )
-            ]
-            count = c.execute(
-                "UPDATE targets SET status = ?, error_code = 'DeliveryTimeout', "
-                "error_info = 'The command delivery has been timeout.', update_time = ?, "
-                f"finish_time = ? WHERE {overdue}",
-                (st.ABORTED, now, now, created_before, now),
-            ).rowcount
-            refresh_status(c, invoke_ids)
-            return int(count)
+            rows = c.execute(
+                "SELECT * FROM targets WHERE status = 'Pending' AND queued_at < ? "
+                "AND (lease_until IS NULL OR lease_until < ?)",
+                (created_before, now),
+            ).fetchall()
+            error = ("DeliveryTimeout", "The command delivery has been timeout.")
+            schedule.end_runs(c, [target_of(r) for r in rows], st.ABORTED, error, now)
+            return len(rows)
 
         return await self._run(abort)
 
@@ -500,6 +499,53 @@ class SqliteStore(Store):
         if not reports:
             return set()
         return await self._run(fleet.apply_reports, instance_id, reports, now, output_limit)
+
+    # Schedules ------------------------------------------------------------------------------------
+    async def due_targets(self, now: float, limit: int) -> list[Result]:
+        return await self._run(schedule.due_targets, now, limit)
+
+    async def next_due(self) -> float | None:
+        return await self._run(schedule.next_due)
+
+    async def record_fires(self, fires: Sequence[Fire], now: float) -> list[Fire]:
+        return await self._run(schedule.record_fires, fires, now) if fires else []
+
+    async def fire_reboots(self, instance_id: str, boot_id: str, now: float) -> list[str]:
+        return await self._run(schedule.fire_reboots, instance_id, boot_id, now)
+
+    async def run_history(
+        self, invoke_id: str, instance_id: str | None, page: PageRequest
+    ) -> Page[Result]:
+        items, total = await self._run(
+            schedule.history, invoke_id, instance_id, page.limit, page.offset
+        )
+        return Page(items=items, total=total, request=page)
+
+    async def modify_invocation(
+        self, invocation: Invocation, new_targets: Sequence[Target]
+    ) -> None:
+        def modify(c: sqlite3.Connection) -> None:
+            c.execute(
+                "UPDATE invocations SET command_id = ?, content = ?, parameters = ?, frequency = ? "
+                "WHERE invoke_id = ?",
+                (
+                    invocation.command_id,
+                    invocation.content,
+                    None if invocation.parameters is None else json.dumps(invocation.parameters),
+                    invocation.frequency,
+                    invocation.invoke_id,
+                ),
+            )
+            c.executemany(
+                "UPDATE targets SET next_fire = ? WHERE invoke_id = ? AND instance_id = ?",
+                [(t.next_fire, t.invoke_id, t.instance_id) for t in invocation.targets],
+            )
+            for target in new_targets:
+                target.queued_at = target.queued_at or target.creation_time
+                insert_row(c, "targets", TARGET_FIELDS, target_row(target))
+            refresh_status(c, [invocation.invoke_id])
+
+        await self._run(modify)
 
     # Tags -----------------------------------------------------------------------------------------
     async def existing_resources(self, resource_type: str, resource_ids: Sequence[str]) -> set[str]:

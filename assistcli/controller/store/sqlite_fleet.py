@@ -25,6 +25,7 @@ from assistcli.controller.models import (
     Tag,
     Target,
 )
+from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store.sqlite_rows import (
     Where,
     insert_row,
@@ -33,6 +34,7 @@ from assistcli.controller.store.sqlite_rows import (
     refresh_status,
     tags_of,
     target_of,
+    update_records,
 )
 
 INSTANCE_FIELDS = [f.name for f in fields(Instance) if f.name != "tags"]
@@ -253,7 +255,7 @@ def apply_reports(
         row["invoke_id"]: target_of(row)
         for row in c.execute(f"SELECT * FROM targets{cond.sql()}", cond.params)
     }
-    unknown = set(invoke_ids) - set(records)
+    modes = schedule.repeat_modes(c, records)
     for report in reports:
         record = records.get(report.invoke_id)
         if record is None or report.run != record.run:
@@ -261,31 +263,10 @@ def apply_reports(
         if report.seq > record.report_seq:
             _apply(record, report, output_limit)
             record.report_seq, record.update_time = report.seq, now
-    assignments = ", ".join(f"{name} = ?" for name in TARGET_MUTABLE)
-    c.executemany(
-        f"UPDATE targets SET {assignments} WHERE invoke_id = ? AND instance_id = ?",
-        [
-            (*(getattr(t, name) for name in TARGET_MUTABLE), t.invoke_id, t.instance_id)
-            for t in records.values()
-        ],
-    )
+            schedule.settle(c, record, modes[record.invoke_id])
+    update_records(c, records.values())
     refresh_status(c, records)
-    return unknown
-
-
-TARGET_MUTABLE = [
-    "status",
-    "start_time",
-    "update_time",
-    "finish_time",
-    "exit_code",
-    "output",
-    "dropped",
-    "error_code",
-    "error_info",
-    "repeats",
-    "report_seq",
-]
+    return set(invoke_ids) - set(records)
 
 
 def _apply(record: Target, report: Report, output_limit: int) -> None:
@@ -304,18 +285,13 @@ def _apply(record: Target, report: Report, output_limit: int) -> None:
 
 
 def abandon_silent_runs(c: sqlite3.Connection, now: float, silent_for: float) -> int:
-    stale = (
-        "SELECT t.invoke_id, t.instance_id FROM targets t JOIN invocations i "
-        "ON i.invoke_id = t.invoke_id WHERE t.status IN ('Running', 'Stopping') "
-        "AND t.start_time + i.timeout + ? < ? AND t.instance_id IN "
-        "(SELECT instance_id FROM instances WHERE coalesce(last_heartbeat, 0) < ?)"
-    )
-    rows = c.execute(stale, (silent_for, now, now - silent_for)).fetchall()
-    c.executemany(
-        "UPDATE targets SET status = 'Error', error_code = 'ClientNotResponse', "
-        "error_info = 'The agent on the instance does not respond.', update_time = ?, "
-        "finish_time = ? WHERE invoke_id = ? AND instance_id = ?",
-        [(now, now, invoke_id, instance_id) for invoke_id, instance_id in rows],
-    )
-    refresh_status(c, {invoke_id for invoke_id, _ in rows})
+    rows = c.execute(
+        "SELECT t.* FROM targets t JOIN invocations i ON i.invoke_id = t.invoke_id "
+        "WHERE t.status IN ('Running', 'Stopping') AND t.start_time + i.timeout + ? < ? "
+        "AND t.instance_id IN "
+        "(SELECT instance_id FROM instances WHERE coalesce(last_heartbeat, 0) < ?)",
+        (silent_for, now, now - silent_for),
+    ).fetchall()
+    error = ("ClientNotResponse", "The agent on the instance does not respond.")
+    schedule.end_runs(c, [target_of(r) for r in rows], st.ERROR, error, now)
     return len(rows)

@@ -195,3 +195,30 @@ def target_row(target: Target) -> tuple[Any, ...]:
 
 def target_of(row: sqlite3.Row) -> Target:
     return Target(**{name: row[name] for name in TARGET_FIELDS})
+
+
+# What a run changes on its record (the rest is fixed at creation or by the scheduler).
+TARGET_MUTABLE = (
+    "status",
+    "start_time",
+    "update_time",
+    "finish_time",
+    "exit_code",
+    "output",
+    "dropped",
+    "error_code",
+    "error_info",
+    "repeats",
+    "report_seq",
+)
+
+
+def update_records(c: sqlite3.Connection, records: Iterable[Target]) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in TARGET_MUTABLE)
+    c.executemany(
+        f"UPDATE targets SET {assignments} WHERE invoke_id = ? AND instance_id = ?",
+        [
+            (*(getattr(t, name) for name in TARGET_MUTABLE), t.invoke_id, t.instance_id)
+            for t in records
+        ],
+    )

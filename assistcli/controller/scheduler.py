@@ -1,0 +1,141 @@
+"""Fires periodic tasks: sleep until the earliest due record, fire what is due, repeat.
+
+Every fire is recorded under a unique (invocation, instance, fire time) key in the same
+transaction that moves the record's next fire on, so a restart or a second controller never
+fires the same moment twice. Missed fires (the controller was down) are coalesced: only the
+latest missed moment is considered, and it runs if it is at most `misfire_grace` seconds late;
+otherwise it is recorded as `late` and skipped. A moment that comes while the previous run is
+still going is recorded as `busy` and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from assistcli.api import status as st
+from assistcli.controller import frequency
+from assistcli.controller.models import Fire, Instance, Invocation, Target
+from assistcli.controller.notifier import LocalNotifier
+from assistcli.controller.store import Store
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500  # records fired per transaction
+MAX_SLEEP = 1.0  # seconds between looks even when nothing is due (schedules of other controllers)
+
+
+def utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def trigger_of(invocation: Invocation, target: Target) -> frequency.Trigger:
+    return frequency.parse(
+        invocation.frequency,
+        anchor=utc(invocation.creation_time),
+        default_timezone=target.timezone or "UTC",
+    )
+
+
+def first_fire(invocation: Invocation, target: Target, now: float) -> float | None:
+    fire = trigger_of(invocation, target).next_fire(utc(now))
+    return None if fire is None else fire.timestamp()
+
+
+def plan(target: Target, invocation: Invocation, now: float, grace: float) -> Fire:
+    """What to do with a record whose next fire has come."""
+    assert target.next_fire is not None
+    trigger = trigger_of(invocation, target)
+    due = utc(target.next_fire)
+    latest = trigger.latest_fire(due - timedelta(microseconds=1), utc(now)) or due
+    following = trigger.next_fire(utc(now))
+    if now - latest.timestamp() > grace:
+        outcome = "late"
+    elif target.status in (st.PENDING, st.RUNNING, st.STOPPING):
+        outcome = "busy"
+    else:
+        outcome = "run"
+    return Fire(
+        invoke_id=target.invoke_id,
+        instance_id=target.instance_id,
+        fire_time=latest.timestamp(),
+        next_fire=None if following is None else following.timestamp(),
+        outcome=outcome,
+    )
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        notifier: LocalNotifier,
+        misfire_grace: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store, self.notifier = store, notifier
+        self.misfire_grace, self.clock = misfire_grace, clock
+
+    async def tick(self) -> bool:
+        """Fire what is due now; True when there may be more due right away."""
+        now = self.clock()
+        due = await self.store.due_targets(now, BATCH)
+        fires = [plan(r.target, r.invocation, now, self.misfire_grace) for r in due]
+        started = await self.store.record_fires(fires, now)
+        for fire in fires:
+            if fire.outcome != "run":
+                logger.info(
+                    "skipped the %s fire of %s on %s: %s",
+                    utc(fire.fire_time).isoformat(),
+                    fire.invoke_id,
+                    fire.instance_id,
+                    "missed by more than the grace period"
+                    if fire.outcome == "late"
+                    else "its previous run is still going",
+                )
+        self.notifier.notify({f.instance_id for f in started})
+        return len(due) == BATCH
+
+    async def run(self) -> None:
+        while True:
+            changed = self.notifier.schedules_changed
+            changed.clear()  # before looking, so a change during the look is not missed
+            try:
+                more = await self.tick()
+            except Exception:
+                logger.exception("scheduler tick failed; retrying")
+                more = False
+            if more:
+                continue
+            next_at = await self.store.next_due()
+            delay = MAX_SLEEP if next_at is None else next_at - self.clock()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), max(0.0, min(delay, MAX_SLEEP)))
+
+
+def arm(invocation: Invocation, instances: list[Instance], now: float) -> list[Target]:
+    """The records of a new invocation: Pending for a one-time task, Scheduled for a periodic
+    one (first fire in the instance's own time zone) or a reboot task (armed in the instance's
+    current boot)."""
+    targets = []
+    for instance in instances:
+        target = Target(
+            invoke_id=invocation.invoke_id,
+            instance_id=instance.instance_id,
+            status=st.PENDING,
+            creation_time=now,
+        )
+        if invocation.repeat_mode in ("Period", "NextRebootOnly", "EveryReboot"):
+            target.status, target.run = st.SCHEDULED, 0
+            target.timezone, target.boot_id = instance.timezone or "UTC", instance.boot_id
+        if invocation.repeat_mode == "Period":
+            target.next_fire = first_fire(invocation, target, now)
+            if target.next_fire is None:
+                target.status, target.error_code = st.INVALID, "BadCronExpression"
+                target.error_info = "The cron expression never fires in the instance's time zone."
+                target.finish_time = now
+        targets.append(target)
+    return targets

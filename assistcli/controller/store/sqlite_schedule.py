@@ -1,0 +1,188 @@
+"""SQLite queries for schedules: due records, fires, reboot triggers and run history.
+
+A periodic or every-reboot record runs many times. Each run starts from a fire (recorded once
+under its unique key), is delivered like a one-time task, and when it ends its outcome goes to
+the `runs` history while the record returns to Scheduled if more runs are to come.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from assistcli.api import status as st
+from assistcli.controller.models import Fire, Result, Target
+from assistcli.controller.store.sqlite_rows import (
+    invocation_rows,
+    invocations_of,
+    refresh_status,
+    target_of,
+    update_records,
+)
+
+# A run's own fields, as the `runs` history keeps them.
+RUN_FIELDS = (
+    "status",
+    "start_time",
+    "finish_time",
+    "stop_time",
+    "update_time",
+    "exit_code",
+    "output",
+    "dropped",
+    "error_code",
+    "error_info",
+)
+REPEATING = ("Period", "NextRebootOnly", "EveryReboot")
+
+
+def due_targets(c: sqlite3.Connection, now: float, limit: int) -> list[Result]:
+    rows = c.execute(
+        "SELECT * FROM targets WHERE next_fire IS NOT NULL AND next_fire <= ? "
+        "ORDER BY next_fire LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
+    by_id = {inv.invoke_id: inv for inv in invocations_of(c, invocation_rows(c, ids))}
+    return [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
+
+
+def next_due(c: sqlite3.Connection) -> float | None:
+    value = c.execute("SELECT min(next_fire) FROM targets WHERE next_fire IS NOT NULL").fetchone()
+    return None if value[0] is None else float(value[0])
+
+
+def record_fires(c: sqlite3.Connection, fires: Sequence[Fire], now: float) -> list[Fire]:
+    """Handle each fire once; returns the fires that started a run."""
+    started = []
+    for fire in fires:
+        fresh = c.execute(
+            "INSERT OR IGNORE INTO fires VALUES (?, ?, ?, ?, ?)",
+            (fire.invoke_id, fire.instance_id, fire.fire_time, now, fire.outcome),
+        ).rowcount
+        if not fresh:
+            continue  # handled already, before a restart or by another controller
+        c.execute(
+            "UPDATE targets SET next_fire = ? WHERE invoke_id = ? AND instance_id = ?",
+            (fire.next_fire, fire.invoke_id, fire.instance_id),
+        )
+        if fire.outcome == "run":
+            start_run(c, fire.invoke_id, fire.instance_id, now)
+            started.append(fire)
+    refresh_status(c, {f.invoke_id for f in fires})
+    return started
+
+
+def start_run(c: sqlite3.Connection, invoke_id: str, instance_id: str, now: float) -> None:
+    """The record's next run becomes Pending, and a history row is opened for it."""
+    c.execute(
+        "UPDATE targets SET run = run + 1, status = 'Pending', start_time = NULL, "
+        "finish_time = NULL, stop_time = NULL, exit_code = NULL, output = x'', dropped = 0, "
+        "error_code = '', error_info = '', report_seq = -1, delivered_at = NULL, "
+        "lease_until = NULL, queued_at = ?, update_time = ? "
+        "WHERE invoke_id = ? AND instance_id = ?",
+        (now, now, invoke_id, instance_id),
+    )
+    c.execute(
+        "INSERT OR REPLACE INTO runs (invoke_id, instance_id, run, status, update_time) "
+        "SELECT invoke_id, instance_id, run, 'Pending', ? FROM targets "
+        "WHERE invoke_id = ? AND instance_id = ?",
+        (now, invoke_id, instance_id),
+    )
+
+
+def fire_reboots(c: sqlite3.Connection, instance_id: str, boot_id: str, now: float) -> list[str]:
+    """Start the reboot tasks of an instance that booted since they were armed."""
+    rows = c.execute(
+        "SELECT t.invoke_id, t.boot_id FROM targets t JOIN invocations i "
+        "ON i.invoke_id = t.invoke_id WHERE t.instance_id = ? AND t.status = 'Scheduled' "
+        "AND t.next_fire IS NULL AND i.repeat_mode IN ('NextRebootOnly', 'EveryReboot') "
+        "AND t.boot_id != ?",
+        (instance_id, boot_id),
+    ).fetchall()
+    fired = []
+    for invoke_id, armed_in in rows:
+        c.execute(
+            "UPDATE targets SET boot_id = ? WHERE invoke_id = ? AND instance_id = ?",
+            (boot_id, invoke_id, instance_id),
+        )
+        if armed_in:  # armed before the instance ever said which boot it was in: arm only
+            start_run(c, invoke_id, instance_id, now)
+            fired.append(invoke_id)
+    refresh_status(c, fired)
+    return fired
+
+
+def settle(c: sqlite3.Connection, record: Target, repeat_mode: str) -> None:
+    """After a change to a repeating record's run: keep its history row current and, once the
+    run has ended with more runs to come, return the record to Scheduled."""
+    if repeat_mode not in REPEATING or record.run < 1:
+        return
+    c.execute(
+        f"INSERT OR REPLACE INTO runs (invoke_id, instance_id, run, {', '.join(RUN_FIELDS)}) "
+        f"VALUES (?, ?, ?, {', '.join('?' * len(RUN_FIELDS))})",
+        (
+            record.invoke_id,
+            record.instance_id,
+            record.run,
+            *(getattr(record, name) for name in RUN_FIELDS),
+        ),
+    )
+    scheduled = record.next_fire is not None or repeat_mode == "EveryReboot"
+    if st.is_terminal(record.status) and scheduled and record.stop_time is None:
+        record.status = st.SCHEDULED
+
+
+def repeat_modes(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> dict[str, str]:
+    ids = list(invoke_ids)
+    rows = c.execute(
+        f"SELECT invoke_id, repeat_mode FROM invocations WHERE invoke_id IN "
+        f"({','.join('?' * len(ids))})",
+        ids,
+    )
+    return dict(rows)
+
+
+def history(
+    c: sqlite3.Connection, invoke_id: str, instance_id: str | None, limit: int, offset: int
+) -> tuple[list[Result], int]:
+    """Every run of a repeating invocation, oldest first."""
+    where, params = "r.invoke_id = ?", [invoke_id]
+    if instance_id:
+        where += " AND r.instance_id = ?"
+        params.append(instance_id)
+    total = c.execute(f"SELECT count(*) FROM runs r WHERE {where}", params).fetchone()[0]
+    rows = c.execute(
+        f"SELECT r.*, t.creation_time FROM runs r JOIN targets t ON t.invoke_id = r.invoke_id "
+        f"AND t.instance_id = r.instance_id WHERE {where} ORDER BY r.run, r.instance_id "
+        "LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    ).fetchall()
+    found = invocations_of(c, invocation_rows(c, [invoke_id]))
+    if not found:
+        return [], 0
+    results = []
+    for row in rows:
+        record = Target(
+            invoke_id=invoke_id,
+            instance_id=row["instance_id"],
+            creation_time=row["creation_time"],
+            run=row["run"],
+            repeats=row["run"],
+            **{name: row[name] for name in RUN_FIELDS},
+        )
+        results.append(Result(target=record, invocation=found[0]))
+    return results, int(total)
+
+
+def end_runs(
+    c: sqlite3.Connection, records: list[Target], status: str, error: tuple[str, str], now: float
+) -> None:
+    """End the current runs of `records` with `status` and (ErrorCode, ErrorInfo)."""
+    modes = repeat_modes(c, {r.invoke_id for r in records})
+    for record in records:
+        record.status, (record.error_code, record.error_info) = status, error
+        record.update_time = record.finish_time = now
+        settle(c, record, modes[record.invoke_id])
+    update_records(c, records)
+    refresh_status(c, {r.invoke_id for r in records})
