@@ -9,7 +9,6 @@ import hmac
 import ipaddress
 import json
 import math
-import secrets
 import time
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from assistcli.api import agent as proto
 from assistcli.controller import content
 from assistcli.controller.context import Context
-from assistcli.controller.ids import new_id
+from assistcli.controller.ids import new_id, new_secret
 from assistcli.controller.models import Activation, Delivery, Instance
 from assistcli.errors import ApiError
 
@@ -59,7 +58,7 @@ async def register(ctx: Context, request: Request) -> dict[str, Any]:
         raise ApiError("InvalidActivationId.NotFound")
     _check_activation(ctx, activation, str(body.get("activation_code", "")), request)
     facts = proto.HostFacts.from_wire(body)
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret(43)
     instance = Instance(
         instance_id=new_id("mi-"),
         instance_name=str(body.get("instance_name") or _default_name(activation, facts)),

@@ -73,3 +73,11 @@ def test_base64_must_decode_strictly_and_fit() -> None:
     assert code_of(content.check_size, b"x" * 13825, content.RETAINED_LIMIT) == (
         "CmdContent.ExceedLimit"
     )
+
+
+def test_secrets_are_alphanumeric_so_no_shell_or_parser_misreads_them() -> None:
+    from assistcli.controller.ids import new_secret
+
+    secrets = {new_secret() for _ in range(200)}
+    assert len(secrets) == 200
+    assert all(s.isalnum() and len(s) == 32 for s in secrets)

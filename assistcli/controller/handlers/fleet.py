@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import secrets
 from typing import Any
 
 from assistcli.api.codec import Args
 from assistcli.controller import views
 from assistcli.controller.agent_api import secret_hash
 from assistcli.controller.context import Context
-from assistcli.controller.ids import new_id
+from assistcli.controller.ids import new_id, new_secret
 from assistcli.controller.models import Activation, Instance, InstanceFilter
 from assistcli.controller.paging import page_fields, page_request
 from assistcli.controller.tags import tag_filter, tags_to_set
@@ -30,7 +29,7 @@ async def create_activation(ctx: Context, args: Args) -> dict[str, Any]:
             ipaddress.ip_network(ip_range, strict=False)
         except ValueError:
             raise ApiError("InvalidParameter.IpAddressRange") from None
-    code = secrets.token_urlsafe(24)
+    code = new_secret()
     activation = Activation(
         activation_id=new_id("", 8).upper() + "-" + new_id("", 12).upper(),
         code_hash=secret_hash(code),
