@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,10 +33,10 @@ Emit = Callable[[bytes], None]
 class Execution:
     """A task being run; `cancel()` from another thread stops it."""
 
-    def __init__(self, task: Task, work_dir: Path, interpreters: list[str]) -> None:
+    def __init__(self, task: Task, interpreters: list[str]) -> None:
         self.task = task
-        self.work_dir = work_dir
         self.interpreters = interpreters
+        self._scratch: Path | None = None  # the run's private directory, removed at its end
         self._cancelled = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -77,14 +79,17 @@ class Execution:
         return self._script_argv(account), account, cwd
 
     def _script_argv(self, account: accounts.Account) -> list[str]:
+        """Write the script into a fresh directory only the run's user can enter."""
         suffix = {"RunPowerShellScript": ".ps1", "RunBatScript": ".bat"}.get(
             self.task.command_type, ".sh"
         )
-        path = self.work_dir / f"{self.task.invoke_id}{suffix}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+        self._scratch = Path(tempfile.mkdtemp(prefix="agentd-"))  # mode 0700
+        path = self._scratch / f"{self.task.invoke_id}{suffix}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
         with os.fdopen(fd, "wb") as handle:
             handle.write(self.task.script)
         if account.switch:
+            os.chown(self._scratch, account.uid, account.gid)
             os.chown(path, account.uid, account.gid)
         if self.task.command_type == "RunPowerShellScript":
             return ["pwsh", "-NoProfile", "-NonInteractive", "-File", str(path)]
@@ -126,7 +131,8 @@ class Execution:
         capture.close()
         outcome = self._outcome(process.returncode, ending)
         outcome.dropped, outcome.started = capture.dropped, started
-        self._cleanup(argv)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
         return outcome
 
     def _wait(self, process: subprocess.Popen[bytes], deadline: float, capture: Capture) -> str:
@@ -166,11 +172,6 @@ class Execution:
                 "The command execution exit code is not zero.",
             )
         return Outcome("Success", 0)
-
-    def _cleanup(self, argv: list[str]) -> None:
-        for arg in argv:
-            if arg.startswith(str(self.work_dir)):
-                Path(arg).unlink(missing_ok=True)
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int, tree: bool) -> None:

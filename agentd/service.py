@@ -58,8 +58,6 @@ class Agent:
         self.poll_wait = poll_wait
         self.outbox = Outbox(state_dir / "outbox")
         self.ledger = Ledger(state_dir / "ledger")
-        self.work_dir = state_dir / "work"
-        self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.facts = host.facts()
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._lock = threading.Lock()
@@ -192,7 +190,7 @@ class Agent:
                 self._queued.discard(task.invoke_id)
                 if self._draining.is_set() or task.invoke_id in self._dropped:
                     return  # not started: the controller delivers it again, or it was stopped
-                execution = Execution(task, self.work_dir, self.facts.interpreters)
+                execution = Execution(task, self.facts.interpreters)
                 self._running[task.invoke_id] = execution
             try:
                 self._execute(task, execution)

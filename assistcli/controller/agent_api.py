@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -114,17 +113,34 @@ async def poll(ctx: Context, request: Request) -> dict[str, Any]:
         await ctx.store.fire_reboots(instance.instance_id, facts.boot_id, ctx.now)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    while True:
-        with ctx.notifier.subscribe(instance.instance_id) as woken:
-            now = loop.time()
-            deliveries = await ctx.store.claim_deliveries(
-                instance.instance_id, time.time(), ctx.settings.lease, ctx.settings.tasks_per_poll
-            )
-            cancel = await ctx.store.records_to_cancel(instance.instance_id, active)
-            if deliveries or cancel or now >= deadline:
-                return {"tasks": [_task(ctx, d).to_wire() for d in deliveries], "cancel": cancel}
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), deadline - now)
+    # With the body read, the next ASGI message is the client hanging up: no task may be leased
+    # to a connection nobody reads any more.
+    hung_up = asyncio.ensure_future(request.receive())
+    try:
+        while not hung_up.done():
+            with ctx.notifier.subscribe(instance.instance_id) as woken:
+                answer = await _look(ctx, instance.instance_id, active)
+                if answer["tasks"] or answer["cancel"] or loop.time() >= deadline:
+                    return answer
+                waiting = asyncio.ensure_future(woken.wait())
+                await asyncio.wait(
+                    {waiting, hung_up},
+                    timeout=deadline - loop.time(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiting.cancel()
+        return {"tasks": [], "cancel": []}
+    finally:
+        hung_up.cancel()
+
+
+async def _look(ctx: Context, instance_id: str, active: list[str]) -> dict[str, Any]:
+    """Lease the instance's deliverable tasks; name those it runs that should stop."""
+    deliveries = await ctx.store.claim_deliveries(
+        instance_id, time.time(), ctx.settings.lease, ctx.settings.tasks_per_poll, active
+    )
+    cancel = await ctx.store.records_to_cancel(instance_id, active)
+    return {"tasks": [_task(ctx, d).to_wire() for d in deliveries], "cancel": cancel}
 
 
 def _number(value: object, upper: float) -> float:

@@ -21,5 +21,10 @@ def new_secret(length: int = 32) -> str:
     return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(length))
 
 
+def new_access_key() -> tuple[str, str]:
+    """An AccessKeyId in Alibaba's shape (`LTAI...`) and its secret."""
+    return "LTAI" + new_secret(20), new_secret(30)
+
+
 def request_id() -> str:
     return str(uuid.uuid4()).upper()

@@ -23,5 +23,6 @@ def serve(settings: Settings) -> None:
         access_log=False,  # the app logs one line per request, without parameters
         log_level="info",
         lifespan="on",
+        timeout_graceful_shutdown=3,  # long polls end with the server instead of holding it up
     )
     uvicorn.Server(config).run()

@@ -265,14 +265,16 @@ def test_deliveries_are_leased_and_redelivered_after_the_lease(
         await store.add_instance(fleet_instance("mi-1"))
         await store.add_instance(fleet_instance("mi-2"))
         await store.insert_invocation(invocation("t-1", "mi-1", "mi-2"))
-        first = await store.claim_deliveries("mi-1", now=100.0, lease=30.0, limit=10)
+        first = await store.claim_deliveries("mi-1", 100.0, 30.0, 10, [])
         assert [(d.target.invoke_id, d.instance.instance_id) for d in first] == [("t-1", "mi-1")]
         assert first[0].invocation.content == b"echo 1"
-        assert await store.claim_deliveries("mi-1", now=120.0, lease=30.0, limit=10) == []
-        again = await store.claim_deliveries("mi-1", now=131.0, lease=30.0, limit=10)
+        assert await store.claim_deliveries("mi-1", 120.0, 30.0, 10, ["t-1"]) == []
+        again = await store.claim_deliveries("mi-1", 131.0, 30.0, 10, ["t-1"])
         assert [d.target.invoke_id for d in again] == ["t-1"]  # the lease ran out unacknowledged
         assert again[0].target.delivered_at == 100.0  # first delivery time is kept
-        other = await store.claim_deliveries("mi-2", now=100.0, lease=30.0, limit=10)
+        lost = await store.claim_deliveries("mi-1", 132.0, 30.0, 10, [])
+        assert [d.target.invoke_id for d in lost] == ["t-1"]  # its agent never got it
+        other = await store.claim_deliveries("mi-2", 100.0, 30.0, 10, [])
         assert [d.target.instance_id for d in other] == ["mi-2"]
 
     run(scenario)
@@ -284,7 +286,7 @@ def test_a_leased_record_is_not_aborted_until_its_lease_ends(
     async def scenario(store: Store) -> None:
         await store.add_instance(fleet_instance("mi-1"))
         await store.insert_invocation(invocation("t-1", "mi-1", created=10.0))
-        await store.claim_deliveries("mi-1", now=50.0, lease=30.0, limit=10)
+        await store.claim_deliveries("mi-1", 50.0, 30.0, 10, [])
         assert await store.abort_undelivered(created_before=60.0, now=70.0) == 0
         assert await store.abort_undelivered(created_before=60.0, now=81.0) == 1
 

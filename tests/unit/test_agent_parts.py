@@ -41,32 +41,36 @@ def test_ledger_remembers_runs_and_finds_interrupted_ones(tmp_path: Path) -> Non
     assert not ledger.seen("t-2") and ledger.seen("t-1")  # unfinished entries are kept
 
 
-def execute(tmp_path: Path, script: str, **task: object) -> tuple[object, bytes, list[float]]:
+def execute(script: str, **task: object) -> tuple[object, bytes, list[float]]:
     chunks: list[bytes] = []
     starts: list[float] = []
     execution = Execution(
         Task(invoke_id="t-x", script=script.encode(), **task),  # type: ignore[arg-type]
-        tmp_path,
         ["sh"],
     )
     outcome = execution.run(on_start=starts.append, emit=chunks.append)
     return outcome, b"".join(chunks), starts
 
 
-def test_a_script_runs_and_reports(tmp_path: Path) -> None:
-    outcome, output, starts = execute(tmp_path, "echo out; echo err >&2; exit 0")
+def test_a_script_runs_and_reports() -> None:
+    outcome, output, starts = execute("echo out; echo err >&2; exit 0")
     assert (outcome.status, outcome.exit_code, outcome.dropped) == ("Success", 0, 0)  # type: ignore[attr-defined]
     assert output == b"out\nerr\n" and len(starts) == 1
-    assert list(tmp_path.iterdir()) == []  # the script file is removed
 
 
-def test_a_shebang_picks_the_interpreter(tmp_path: Path) -> None:
-    outcome, output, _ = execute(tmp_path, "#!/usr/bin/env python3\nprint(6 * 7)\n")
+def test_the_script_lives_in_a_private_directory_removed_afterwards() -> None:
+    _, output, _ = execute('echo "$0"; stat -c %a "$(dirname "$0")"')
+    path, mode = output.decode().split()
+    assert mode == "700" and not Path(path).parent.exists()
+
+
+def test_a_shebang_picks_the_interpreter() -> None:
+    outcome, output, _ = execute("#!/usr/bin/env python3\nprint(6 * 7)\n")
     assert output == b"42\n" and outcome.status == "Success"  # type: ignore[attr-defined]
 
 
-def test_non_zero_exit_fails(tmp_path: Path) -> None:
-    outcome, _, _ = execute(tmp_path, "exit 3")
+def test_non_zero_exit_fails() -> None:
+    outcome, _, _ = execute("exit 3")
     assert (outcome.status, outcome.exit_code, outcome.error_code) == (  # type: ignore[attr-defined]
         "Failed",
         3,
@@ -74,15 +78,15 @@ def test_non_zero_exit_fails(tmp_path: Path) -> None:
     )
 
 
-def test_output_is_capped_and_the_rest_counted(tmp_path: Path) -> None:
-    outcome, output, _ = execute(tmp_path, "head -c 30000 /dev/zero")
+def test_output_is_capped_and_the_rest_counted() -> None:
+    outcome, output, _ = execute("head -c 30000 /dev/zero")
     assert len(output) == OUTPUT_LIMIT and outcome.dropped == 30000 - OUTPUT_LIMIT  # type: ignore[attr-defined]
 
 
 def test_timeout_kills_the_whole_tree(tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     script = f"sleep 300 & echo $! > {pid_file}; sleep 300"
-    outcome, _, _ = execute(tmp_path, script, timeout=1)
+    outcome, _, _ = execute(script, timeout=1)
     assert (outcome.status, outcome.error_code) == ("Timeout", "ExecutionTimeout")  # type: ignore[attr-defined]
     grandchild = int(pid_file.read_text())
     deadline = time.monotonic() + 5
@@ -108,8 +112,8 @@ def alive(pid: int) -> bool:
         ({"username": "no-such-user-xyz"}, "AccountNotExists"),
     ],
 )
-def test_what_cannot_run_is_invalid(tmp_path: Path, task: dict[str, object], code: str) -> None:
-    outcome, _, starts = execute(tmp_path, "echo never", **task)
+def test_what_cannot_run_is_invalid(task: dict[str, object], code: str) -> None:
+    outcome, _, starts = execute("echo never", **task)
     assert (outcome.status, outcome.error_code) == ("Invalid", code)  # type: ignore[attr-defined]
     assert starts == []
 

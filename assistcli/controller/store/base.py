@@ -211,11 +211,13 @@ class Store(abc.ABC):
     # Delivery -------------------------------------------------------------------------------------
     @abc.abstractmethod
     async def claim_deliveries(
-        self, instance_id: str, now: float, lease: float, limit: int
+        self, instance_id: str, now: float, lease: float, limit: int, holding: Sequence[str]
     ) -> list[Delivery]:
-        """Lease up to `limit` Pending records of the instance that are not under a valid lease
-        (never delivered, or whose lease expired unacknowledged), oldest first. A record is
-        never handed out twice while its lease holds, whatever the number of controllers."""
+        """Lease up to `limit` Pending records of the instance, oldest first: those never
+        delivered, those whose lease expired unacknowledged, and those leased but not among the
+        invoke ids its agent says it `holding` (the answer that carried them was lost: the
+        agent lists every task it was given until it reports it started). A record is never
+        handed out twice while its lease holds and its agent holds it."""
 
     @abc.abstractmethod
     async def records_to_cancel(self, instance_id: str, invoke_ids: Sequence[str]) -> list[str]:

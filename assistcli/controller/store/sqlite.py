@@ -484,9 +484,9 @@ class SqliteStore(Store):
         return await self._run(fleet.register_instance, instance)
 
     async def claim_deliveries(
-        self, instance_id: str, now: float, lease: float, limit: int
+        self, instance_id: str, now: float, lease: float, limit: int, holding: Sequence[str]
     ) -> list[Delivery]:
-        return await self._run(fleet.claim_deliveries, instance_id, now, lease, limit)
+        return await self._run(fleet.claim_deliveries, instance_id, now, lease, limit, holding)
 
     async def records_to_cancel(self, instance_id: str, invoke_ids: Sequence[str]) -> list[str]:
         if not invoke_ids:

@@ -185,16 +185,21 @@ def register_instance(c: sqlite3.Connection, instance: Instance) -> bool:
 
 
 # Delivery -------------------------------------------------------------------------------------
-DELIVERABLE = "t.status = 'Pending' AND (t.lease_until IS NULL OR t.lease_until < ?)"
-
-
 def claim_deliveries(
-    c: sqlite3.Connection, instance_id: str, now: float, lease: float, limit: int
+    c: sqlite3.Connection,
+    instance_id: str,
+    now: float,
+    lease: float,
+    limit: int,
+    holding: Sequence[str],
 ) -> list[Delivery]:
+    # `x NOT IN ()` cannot be written, and `NOT IN (NULL)` is never true: no holding, no lease.
+    lost = f"invoke_id NOT IN ({','.join('?' * len(holding))})" if holding else "1"
     rows = c.execute(
-        f"SELECT t.* FROM targets t WHERE t.instance_id = ? AND {DELIVERABLE} "
-        "ORDER BY t.creation_time, t.invoke_id LIMIT ?",
-        (instance_id, now, limit),
+        "SELECT * FROM targets WHERE instance_id = ? AND status = 'Pending' AND "
+        f"(lease_until IS NULL OR lease_until < ? OR {lost}) "
+        "ORDER BY creation_time, invoke_id LIMIT ?",
+        (instance_id, now, *holding, limit),
     ).fetchall()
     if not rows:
         return []

@@ -1,0 +1,209 @@
+"""Helpers shared by the agent end-to-end tests (test_agent_*.py, test_send_file.py).
+
+They drive real `agentd` and controller processes through the public API (the project's own
+signed client), the raw agent protocol (`/agent/v1/...` with an instance id and secret) and the
+host itself (files, processes, users).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from conftest import Controller, api, wait_for
+
+from assistcli.api import agent as proto
+from assistcli.errors import ApiError
+
+# Per-instance statuses after which nothing changes any more (reference §3.1).
+TERMINAL = frozenset(
+    {"Success", "Failed", "Invalid", "Aborted", "Timeout", "Error", "Cancelled", "Terminated"}
+)
+
+
+# Commands ----------------------------------------------------------------------------------------
+def run_script(ctl: Controller, instance_id: str, script: str, **params: Any) -> str:
+    """RunCommand a shell script (PlainText) on one instance; returns the invoke id."""
+    body = api(ctl).call(
+        "RunCommand",
+        {
+            "InstanceId": [instance_id],
+            "Type": "RunShellScript",
+            "CommandContent": script,
+            "ContentEncoding": "PlainText",
+            **params,
+        },
+    )
+    return str(body["InvokeId"])
+
+
+def results(ctl: Controller, invoke_id: str, encoding: str = "PlainText") -> list[dict[str, Any]]:
+    body = api(ctl).call(
+        "DescribeInvocationResults", {"InvokeId": invoke_id, "ContentEncoding": encoding}
+    )
+    return list(body["Invocation"]["InvocationResults"]["InvocationResult"])
+
+
+def result(ctl: Controller, invoke_id: str, encoding: str = "PlainText") -> dict[str, Any]:
+    """The one result record of a single-instance invocation."""
+    [row] = results(ctl, invoke_id, encoding)
+    return row
+
+
+def wait_status(
+    ctl: Controller,
+    invoke_id: str,
+    statuses: Collection[str] = TERMINAL,
+    timeout: float = 15.0,
+    encoding: str = "PlainText",
+) -> dict[str, Any]:
+    """Poll the result record until its InvocationStatus is one of `statuses`; returns it."""
+
+    def reached() -> dict[str, Any] | None:
+        row = result(ctl, invoke_id, encoding)
+        return row if row["InvocationStatus"] in statuses else None
+
+    row: dict[str, Any] = wait_for(reached, timeout, f"{invoke_id} to reach {sorted(statuses)}")
+    return row
+
+
+def run_and_wait(
+    ctl: Controller, instance_id: str, script: str, timeout: float = 15.0, **params: Any
+) -> dict[str, Any]:
+    return wait_status(ctl, run_script(ctl, instance_id, script, **params), timeout=timeout)
+
+
+def invocation(ctl: Controller, invoke_id: str) -> dict[str, Any]:
+    body = api(ctl).call("DescribeInvocations", {"InvokeId": invoke_id})
+    [found] = body["Invocations"]["Invocation"]
+    return dict(found)
+
+
+def expect_api_error(code: str, action: str, ctl: Controller, params: dict[str, Any]) -> ApiError:
+    """Call `action` and require it to fail with `code`."""
+    with pytest.raises(ApiError) as caught:
+        api(ctl).call(action, params)
+    assert caught.value.code == code, f"{action}: expected {code}, got {caught.value}"
+    return caught.value
+
+
+# Registration and the raw agent protocol ---------------------------------------------------------
+def create_activation(ctl: Controller, **params: Any) -> tuple[str, str]:
+    """CreateActivation; returns (ActivationId, ActivationCode)."""
+    body = api(ctl).call("CreateActivation", params)
+    return str(body["ActivationId"]), str(body["ActivationCode"])
+
+
+def register(
+    ctl: Controller,
+    activation_id: str,
+    code: str,
+    state_dir: Path,
+    name: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`agentd register ...` as a subprocess (its exit code, stdout and stderr)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "agentd",
+        "register",
+        "--server",
+        ctl.url,
+        "--activation-id",
+        activation_id,
+        "--activation-code",
+        code,
+        "--state-dir",
+        str(state_dir),
+    ]
+    if name:
+        argv += ["--name", name]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def read_secret(state_dir: Path) -> str:
+    return (state_dir / "secret").read_text().strip()
+
+
+def agent_post(
+    ctl: Controller, path: str, instance_id: str, secret: str, body: dict[str, Any]
+) -> requests.Response:
+    """A raw agent-protocol request, as an agent (or an impostor) would send it."""
+    return requests.post(
+        ctl.url.rstrip("/") + path,
+        json=body,
+        headers={proto.INSTANCE_HEADER: instance_id, "Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
+
+
+def forged_report(invoke_id: str, output: bytes = b"forged\n") -> proto.Report:
+    """A report that would end `invoke_id` in Success, were it accepted."""
+    return proto.Report(
+        invoke_id=invoke_id,
+        seq=0,
+        event="finished",
+        time=0.0,
+        output=output,
+        status="Success",
+        exit_code=0,
+    )
+
+
+# Processes ---------------------------------------------------------------------------------------
+def pid_gone(pid: int) -> bool:
+    """True when `pid` no longer runs: no such process, or a zombie nobody has reaped yet.
+
+    An orphaned grandchild is re-parented to PID 1; where PID 1 does not reap, a killed one stays
+    a zombie, which runs nothing."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def read_pid(path: Path, timeout: float = 10.0) -> int:
+    """The pid a script wrote to `path` (waits for it)."""
+
+    def written() -> int | None:
+        text = path.read_text().strip() if path.exists() else ""
+        return int(text) if text.isdigit() else None
+
+    return int(wait_for(written, timeout, f"a pid in {path}"))
+
+
+def kill_group(pid: int) -> None:
+    """Clean up a script's process group (scripts run as session leaders); never fails."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+# Users -------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def system_user() -> Iterator[pwd.struct_passwd]:
+    """A fresh local user with a home directory and a group of its own (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("creating users needs root")
+    name = f"asst{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "-m", "-U", "-s", "/bin/sh", name], check=True, timeout=30)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", "-r", name], check=False, capture_output=True, timeout=30)

@@ -1,0 +1,141 @@
+"""Nothing is lost: agent crashes, controller outages and graceful stops, with real processes.
+
+DESIGN.md decisions 3 (work is leased; a redelivered one-off run never runs twice; notifications
+only affect latency) and 4 (results go through the agent's durable outbox; the controller
+de-duplicates; a run the agent died in is reported, never re-run). These tests kill and restart
+controllers, so they use a controller of their own, not the shared one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agent_helpers import (
+    kill_group,
+    read_pid,
+    result,
+    run_and_wait,
+    run_script,
+    wait_status,
+)
+from conftest import Controller, StartAgent, StartController, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def ctl(start_controller: StartController) -> Iterator[Controller]:
+    controller = start_controller()
+    yield controller
+    controller.kill()  # its data is thrown away; no need for a graceful stop
+
+
+@pytest.fixture
+def running_ctl(ctl: Controller) -> Controller:
+    """The module's controller, started again should an earlier test have left it down."""
+    if ctl.process is None or ctl.process.poll() is not None:
+        ctl.start()
+    return ctl
+
+
+def outbox_empty(state_dir: Path) -> bool:
+    return not any((state_dir / "outbox").glob("*.json"))
+
+
+def test_a_run_the_agent_died_in_is_reported_interrupted_and_never_run_again(
+    running_ctl: Controller, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    ctl = running_ctl
+    agent = start_agent(ctl)
+    runs, pid_file = tmp_path / "runs", tmp_path / "script.pid"
+    invoke_id = run_script(
+        ctl, agent.instance_id, f"echo $$ > {pid_file}; echo run >> {runs}; echo start; sleep 300"
+    )
+    wait_status(ctl, invoke_id, {"Running"}, timeout=5)
+    script = read_pid(pid_file)
+    try:
+        agent.kill()  # kill -9: no chance to report anything
+        agent.start()
+        row = wait_status(ctl, invoke_id, timeout=15)
+        assert (row["InvocationStatus"], row["ErrorCode"]) == ("Error", "ExecutionInterrupted")
+        assert row["FinishedTime"]
+        wait_for(lambda: outbox_empty(agent.state_dir), 10, "the agent's outbox to drain")
+        assert runs.read_text() == "run\n", "the interrupted run must not start again"
+        assert result(ctl, invoke_id)["InvocationStatus"] == "Error"
+        assert agent.running()
+    finally:
+        kill_group(script)
+
+
+def test_a_result_made_while_the_controller_is_down_arrives_exactly_once(
+    running_ctl: Controller, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    ctl = running_ctl
+    agent = start_agent(ctl)
+    marker = tmp_path / "finished"
+    invoke_id = run_script(ctl, agent.instance_id, f"sleep 3; echo done; touch {marker}")
+    wait_status(ctl, invoke_id, {"Running"}, timeout=5)
+    ctl.kill()
+    try:
+        wait_for(marker.exists, 10, "the script to finish while the controller is down")
+    finally:
+        ctl.start()  # same port, same data
+    row = wait_status(ctl, invoke_id, timeout=30)
+    assert (row["InvocationStatus"], row["Output"], row["ExitCode"]) == ("Success", "done\n", 0)
+    wait_for(lambda: outbox_empty(agent.state_dir), 10, "the agent's outbox to drain")
+    again = result(ctl, invoke_id)
+    assert (again["InvocationStatus"], again["Output"]) == ("Success", "done\n")
+    assert agent.running()
+
+
+def test_the_agent_backs_off_and_reconnects_by_itself(
+    running_ctl: Controller, start_agent: StartAgent
+) -> None:
+    ctl = running_ctl
+    agent = start_agent(ctl)
+    assert agent.process is not None
+    pid = agent.process.pid
+    ctl.kill()
+    try:
+        wait_for(
+            lambda: "unreachable" in agent.log() and "retrying in" in agent.log(),
+            10,
+            "the agent to log its retries",
+        )
+    finally:
+        ctl.start()
+    row = run_and_wait(ctl, agent.instance_id, "echo back", timeout=40)
+    assert (row["InvocationStatus"], row["Output"]) == ("Success", "back\n")
+    assert agent.running() and agent.process.pid == pid, "the agent was not restarted"
+
+
+def test_sigterm_lets_a_running_task_finish_and_report(
+    running_ctl: Controller, start_agent: StartAgent
+) -> None:
+    ctl = running_ctl
+    agent = start_agent(ctl)
+    invoke_id = run_script(ctl, agent.instance_id, "sleep 2; echo ok")
+    wait_status(ctl, invoke_id, {"Running"}, timeout=5)
+    assert agent.stop(timeout=20) == 0
+    # The agent reported before it exited: the result is there already.
+    row = result(ctl, invoke_id)
+    assert (row["InvocationStatus"], row["Output"], row["ExitCode"]) == ("Success", "ok\n", 0)
+    assert outbox_empty(agent.state_dir)
+
+
+def test_work_queued_while_the_agent_was_stopped_is_delivered_when_it_returns(
+    running_ctl: Controller, start_agent: StartAgent
+) -> None:
+    ctl = running_ctl
+    agent = start_agent(ctl)
+    assert agent.stop() == 0
+    invoke_id = run_script(ctl, agent.instance_id, "echo welcome back")
+    assert result(ctl, invoke_id)["InvocationStatus"] == "Pending"
+    began = time.monotonic()
+    agent.start()
+    row = wait_status(ctl, invoke_id, timeout=10)
+    assert (row["InvocationStatus"], row["Output"]) == ("Success", "welcome back\n")
+    assert time.monotonic() - began < 5, "queued work is answered at once to a returning agent"
