@@ -37,8 +37,12 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m assistcli.docgen docs/api.md
 
+# Shell completions, generated from the command tree and the action table (a test checks them).
+completions: $(STAMP)
+	$(BIN)/python -m assistcli.cli.completion completions
+
 demo: $(STAMP)
-	$(BIN)/assistcli quickstart --data-dir .demo --listen 127.0.0.1:8742
+	$(BIN)/assistcli quickstart
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

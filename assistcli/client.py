@@ -1,22 +1,248 @@
 """A signed Cloud Assistant API client: `ApiClient(...).call("DescribeCommands", {...})`.
 
 Requests are signed with signature V1 and sent as the official SDKs send them: POST to `/` with
-every parameter in the query string.
+every parameter in the query string. Each attempt is signed afresh (new nonce and timestamp).
+Retries cover what is safe to repeat: a request that never reached the server, and, for
+read-only actions or requests carrying a ClientToken, timeouts and 5xx/throttling answers.
+
+Two transports: `requests` (the default: proxies, TLS with certifi) and a plain HTTP/1.0 one
+over a socket, which the CLI uses for `http://` endpoints because it starts ~100 ms faster.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 from assistcli.api.actions import API_VERSION, BY_NAME
 from assistcli.api.codec import encode
-from assistcli.api.signing import sign_v1
+from assistcli.api.signing import canonical_query, sign_v1
 from assistcli.errors import ApiError, AssistError
+
+USER_AGENT = "assistcli/0.1"
+RETRYABLE_CODES = frozenset(
+    {"ServiceUnavailable", "Throttling", "Throttling.User", "InternalError"}
+)
+READ_ONLY_PREFIXES = ("Describe", "List")
 
 
 class TransportError(AssistError):
     """The controller could not be reached or did not answer like one."""
+
+    tip = ""
+
+    def __init__(self, message: str, *, delivered: bool = False, unreachable: bool = False):
+        super().__init__(message)
+        self.delivered = delivered  # the request may have reached the server
+        if unreachable:
+            self.tip = (
+                "Is the controller running? Start a local one with `assistcli controller start`, "
+                "or point --endpoint (or a profile: `assistcli configure`) at yours."
+            )
+
+
+class ServerError(ApiError):
+    """An error body answered by the server (what the aliyun CLI calls SDK.ServerError)."""
+
+    def __init__(self, body: Mapping[str, Any], status: int) -> None:
+        super().__init__(
+            str(body.get("Code", "UnknownError")),
+            str(body.get("Message", "")),
+            status=status,
+            request_id=str(body.get("RequestId", "")),
+        )
+        self.recommend = str(body.get("Recommend", ""))
+        self.host_id = str(body.get("HostId", ""))
+
+
+class Timeouts(NamedTuple):
+    connect: float
+    read: float
+
+
+class PreparedRequest(NamedTuple):
+    """A signed request, ready to send or to show (`--dryrun`)."""
+
+    method: str
+    url: str  # scheme://host:port/
+    params: dict[str, str]
+
+    @property
+    def query(self) -> str:
+        return canonical_query(self.params)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    def describe(self) -> str:
+        """The request as the aliyun CLI's `--dryrun` prints it."""
+        path = urlsplit(self.url).path or "/"
+        return "\n".join(
+            [
+                "Skip invoke in dry-run mode, request is:",
+                "------------------------------------",
+                f"{self.method} {path}?{self.query} HTTP/1.1",
+                f"Host: {self.host}",
+                f"User-Agent: {USER_AGENT}",
+            ]
+        )
+
+
+class Response(NamedTuple):
+    status: int
+    body: bytes
+
+
+class Transport(Protocol):
+    def send(self, request: PreparedRequest, timeouts: Timeouts) -> Response: ...
+
+
+class RequestsTransport:
+    """HTTP(S) through `requests`: proxies from the environment, certificate checks."""
+
+    def send(self, request: PreparedRequest, timeouts: Timeouts) -> Response:
+        import requests  # only callers that send pay for importing it
+
+        url = f"{request.url}?{request.query}"
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        try:
+            answer = requests.request(
+                request.method, url, headers=headers, timeout=(timeouts.connect, timeouts.read)
+            )
+        except requests.ConnectionError as error:
+            raise _unreachable(request, error, delivered=not _never_sent(error)) from error
+        except requests.RequestException as error:
+            raise _unreachable(request, error, delivered=True) from error
+        return Response(answer.status_code, answer.content)
+
+
+def _never_sent(error: Exception) -> bool:
+    """Whether `requests` failed before the request left (refused, or timed out connecting)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
+
+
+class PlainHttpTransport:
+    """Plain HTTP/1.0 over a socket: no TLS, no proxies, no keep-alive; one request, one answer.
+
+    The CLI uses it for `http://` endpoints because it costs ~1 ms to import where http.client
+    (and the email parser it loads) costs ~25 ms and requests ~100 ms. HTTP/1.0 keeps the answer
+    simple: the server closes the connection after the body and does not chunk it.
+    """
+
+    def send(self, request: PreparedRequest, timeouts: Timeouts) -> Response:
+        parts = urlsplit(request.url)
+        try:
+            connection = _connect(parts.hostname or "", parts.port or 80, timeouts.connect)
+        except OSError as error:
+            raise _unreachable(request, error, delivered=False) from error
+        try:
+            connection.settimeout(timeouts.read)
+            connection.sendall(_request_bytes(request))
+            raw = _read_all(connection)
+        except OSError as error:
+            raise _unreachable(request, error, delivered=True) from error
+        finally:
+            connection.close()
+        return _parse_response(request, raw)
+
+
+def _connect(host: str, port: int, timeout: float) -> Any:
+    """A connected socket, trying each address of `host` (as socket.create_connection does).
+
+    It uses `_socket`, the C module under `socket`: importing `socket` itself costs ~6 ms more
+    on Python 3.11 (it builds enum types for every constant), a tenth of a CLI call's budget.
+    """
+    import _socket
+
+    failure: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        connection = _socket.socket(family, kind, proto)
+        connection.settimeout(timeout)
+        try:
+            connection.connect(address)
+        except OSError as error:
+            connection.close()
+            failure = error
+            continue
+        return connection
+    raise failure
+
+
+def _request_bytes(request: PreparedRequest) -> bytes:
+    path = urlsplit(request.url).path or "/"
+    lines = [
+        f"{request.method} {path}?{request.query} HTTP/1.0",
+        f"Host: {request.host}",
+        f"User-Agent: {USER_AGENT}",
+        "Accept: application/json",
+        "Content-Length: 0",
+        "Connection: close",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def _read_all(connection: Any) -> bytes:
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_response(request: PreparedRequest, raw: bytes) -> Response:
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    words = status_line.split()
+    if (
+        not separator
+        or len(words) < 2
+        or not words[0].startswith("HTTP/")
+        or not words[1].isdigit()
+    ):
+        raise TransportError(f"{request.url} did not answer with HTTP", delivered=True)
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    return Response(int(words[1]), body)
+
+
+def _dechunk(body: bytes) -> bytes:
+    """A chunked body (RFC 9112 7.1), should a server chunk despite HTTP/1.0."""
+    decoded = bytearray()
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            break
+        decoded += body[:size]
+        body = body[size + 2 :]
+    return bytes(decoded)
+
+
+def _unreachable(request: PreparedRequest, error: BaseException, *, delivered: bool) -> Exception:
+    reason = _reason(error)
+    return TransportError(
+        f"cannot reach the controller at {request.url}: {reason}",
+        delivered=delivered,
+        unreachable=True,
+    )
+
+
+def _reason(error: BaseException) -> str:
+    """The readable part of a socket error, e.g. `[Errno 111] Connection refused`."""
+    import re
+
+    text = str(error) or type(error).__name__
+    if "timed out" in text.lower():
+        return "timed out"
+    errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
+    return errno.group(0) if errno else text
 
 
 class ApiClient:
@@ -28,6 +254,10 @@ class ApiClient:
         *,
         region_id: str = "cn-hangzhou",
         timeout: float = 30.0,
+        connect_timeout: float | None = None,
+        retries: int = 0,
+        transport: Transport | None = None,
+        method: str = "POST",
     ) -> None:
         self.url = endpoint if "://" in endpoint else f"http://{endpoint}"
         self.url = self.url.rstrip("/") + "/"
@@ -35,6 +265,10 @@ class ApiClient:
         self._secret = access_key_secret
         self.region_id = region_id
         self.timeout = timeout
+        self.timeouts = Timeouts(connect=connect_timeout or timeout, read=timeout)
+        self.retries = retries
+        self.transport: Transport = transport or RequestsTransport()
+        self.method = method
 
     def signed_params(self, action: str, params: Mapping[str, Any]) -> dict[str, str]:
         spec = BY_NAME.get(action)
@@ -42,28 +276,49 @@ class ApiClient:
             raise AssistError(f"unknown action {action!r}")
         flat = {"Action": action, "Version": API_VERSION, "RegionId": self.region_id}
         flat.update(encode(spec, params))
-        return sign_v1("POST", flat, access_key_id=self.access_key_id, secret=self._secret)
+        return sign_v1(self.method, flat, access_key_id=self.access_key_id, secret=self._secret)
+
+    def prepare(self, action: str, params: Mapping[str, Any] | None = None) -> PreparedRequest:
+        """The signed request `call` would send now."""
+        return PreparedRequest(self.method, self.url, self.signed_params(action, params or {}))
 
     def call(self, action: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The response body; an error body raises `ApiError` with its code and status."""
-        import requests  # only callers that send pay for importing it
+        """The response body; an error body raises `ServerError` (an `ApiError`)."""
+        params = params or {}
+        for attempt in range(self.retries + 1):
+            try:
+                return self._attempt(action, params)
+            except (TransportError, ServerError) as error:
+                if attempt == self.retries or not _retryable(error, action, params):
+                    raise
+            time.sleep(min(0.2 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-        signed = self.signed_params(action, params or {})
-        try:
-            response = requests.post(self.url, params=signed, timeout=self.timeout)
-        except requests.RequestException as error:
-            raise TransportError(f"cannot reach the controller at {self.url}: {error}") from error
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError:
-            raise TransportError(
-                f"{self.url} answered HTTP {response.status_code} without a JSON body"
-            ) from None
-        if response.status_code >= 400:
-            raise ApiError(
-                str(body.get("Code", "UnknownError")),
-                str(body.get("Message", "")),
-                status=response.status_code,
-                request_id=str(body.get("RequestId", "")),
-            )
-        return body
+    def _attempt(self, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        request = self.prepare(action, params)
+        response = self.transport.send(request, self.timeouts)
+        return _decode(request, response)
+
+
+def _decode(request: PreparedRequest, response: Response) -> dict[str, Any]:
+    import json
+
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise TransportError(
+            f"{request.url} answered HTTP {response.status} without a JSON body", delivered=True
+        )
+    if response.status >= 400:
+        raise ServerError(body, response.status)
+    return body
+
+
+def _retryable(error: Exception, action: str, params: Mapping[str, Any]) -> bool:
+    safe = action.startswith(READ_ONLY_PREFIXES) or bool(params.get("ClientToken"))
+    if isinstance(error, TransportError):
+        return not error.delivered or safe
+    assert isinstance(error, ServerError)
+    return safe and (error.status >= 500 or error.code in RETRYABLE_CODES)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from assistcli.cli.lazy import LazyGroup
 from assistcli.paths import data_dir as default_data_dir
 
 if TYPE_CHECKING:
@@ -52,7 +52,15 @@ def with_store(data_dir: Path, work: Callable[[Store], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-@click.group()
+# In the background, with a pid file (cli/daemon.py, imported when used).
+BACKGROUND = {
+    "start": ("assistcli.cli.daemon:start", "Start the controller in the background."),
+    "stop": ("assistcli.cli.daemon:stop", "Stop the background controller."),
+    "status": ("assistcli.cli.daemon:status", "Say whether the background controller runs."),
+}
+
+
+@click.group(cls=LazyGroup, lazy=BACKGROUND)
 def controller() -> None:
     """Run and administer the Cloud Assistant controller."""
 
@@ -101,8 +109,9 @@ def access_key() -> None:
 @DATA_DIR
 def create_access_key(data_dir: Path) -> None:
     """Create an API key pair and print it once, as JSON."""
-    key_id = "LTAI" + secrets.token_hex(10)
-    secret = secrets.token_urlsafe(24)
+    from assistcli.controller.ids import new_access_key
+
+    key_id, secret = new_access_key()
     with_store(data_dir, lambda store: store.add_access_key(key_id, secret, time.time()))
     click.echo(json.dumps({"AccessKeyId": key_id, "AccessKeySecret": secret}, indent=2))
 

@@ -1,111 +1,110 @@
-"""`assistcli quickstart`: an embedded controller, this machine as an instance, a first command."""
+"""`assistcli quickstart`: the local controller, this machine as an instance, a first command."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from assistcli.cli.controller import DATA_DIR, parse_listen, with_store
+from assistcli.cli.controller import DATA_DIR
+from assistcli.cli.daemon import LISTEN, launch
+from assistcli.cli.exits import CliError
+from assistcli.cli.local import (
+    AGENT_DIR,
+    local_agent_pid,
+    local_key,
+    read_pid,
+    start_local_agent,
+)
+from assistcli.config import local_endpoint
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from assistcli.client import ApiClient
 
-LOCAL_KEY_FILE = "local-key.json"
-
-
-def local_key(data_dir: Path) -> dict[str, str]:
-    """The key the local CLI signs with, created on first use and kept 0600 in the data dir."""
-    path = data_dir / LOCAL_KEY_FILE
-    if path.exists():
-        keys: dict[str, str] = json.loads(path.read_text())
-        return keys
-    import secrets
-
-    keys = {
-        "AccessKeyId": "LTAI" + secrets.token_hex(10),
-        "AccessKeySecret": secrets.token_urlsafe(24),
-    }
-    with_store(
-        data_dir,
-        lambda store: store.add_access_key(
-            keys["AccessKeyId"], keys["AccessKeySecret"], time.time()
-        ),
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(keys, handle)
-    return keys
-
-
-def listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def start_controller(host: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    log = (data_dir / "controller.log").open("ab")
-    command = [sys.executable, "-m", "assistcli", "controller", "serve"]
-    command += ["--listen", f"{host}:{port}", "--data-dir", str(data_dir)]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + 20
-    while not listening(host, port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise click.ClickException(
-                f"the controller did not start; see {data_dir}/controller.log"
-            )
-        time.sleep(0.05)
-    return process
+WAIT = 30.0  # seconds for the agent to connect and the command to finish
 
 
 @click.command()
+@LISTEN
 @DATA_DIR
-@click.option("--listen", default="127.0.0.1:8742", show_default=True, help="Controller address.")
-def quickstart(data_dir: Path, listen: str) -> None:
-    """Start a local controller, register this machine and run `echo 123` through the API."""
+def quickstart(listen: str, data_dir: Path) -> None:
+    """Start the local controller and an agent for this machine (if they are not running yet),
+    run `echo 123` on it through CreateCommand and InvokeCommand, and show the result."""
     from rich.console import Console
 
     from assistcli.client import ApiClient
-    from assistcli.controller.ids import new_id
-    from assistcli.controller.models import Instance
 
     console = Console()
-    host, port = parse_listen(listen)
-    if listening(host, port):
-        raise click.ClickException(f"{listen} is already in use; pick another with --listen")
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if read_pid(data_dir) is None:
+        launch(listen, data_dir)
+        console.print(f"Started the controller on http://{listen}/ (data in {data_dir}).")
+    endpoint = local_endpoint(data_dir)
     keys = local_key(data_dir)
-    process = start_controller(host, port, data_dir)
-    try:
-        console.print(f"[bold]Controller[/] serving http://{listen}/ (data in {data_dir})")
-        this_machine = Instance(
-            instance_id=new_id("mi-"),
-            instance_name=socket.gethostname(),
-            registration_time=time.time(),
+    client = ApiClient(endpoint, keys["AccessKeyId"], keys["AccessKeySecret"])
+    instance_id = _local_agent(client, endpoint, data_dir, console)
+    invoke_id = _first_command(client, instance_id, console)
+    console.print("\nNext, try:")
+    for line in (
+        f"assistcli ecs RunCommand --Type RunShellScript --CommandContent 'uname -a' "
+        f"--InstanceId.1 {instance_id}",
+        f"assistcli ecs DescribeInvocationResults --InvokeId {invoke_id} "
+        "--ContentEncoding PlainText",
+        "assistcli controller stop",
+    ):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+
+
+def _local_agent(client: ApiClient, endpoint: str, data_dir: Path, console: Console) -> str:
+    """Register this machine once, keep its agent running; returns its instance id."""
+    state = data_dir / AGENT_DIR
+    if not (state / "agent.json").exists():
+        activation = client.call(
+            "CreateActivation", {"InstanceCount": 1, "Description": "this machine (quickstart)"}
         )
-        with_store(data_dir, lambda store: store.add_instance(this_machine))
-        client = ApiClient(listen, keys["AccessKeyId"], keys["AccessKeySecret"])
-        _first_command(client, this_machine.instance_id, console)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        _register(endpoint, activation, state)
+    instance_id = str(json.loads((state / "agent.json").read_text())["instance_id"])
+    if local_agent_pid(data_dir) is None:
+        start_local_agent(data_dir)
+        console.print(f"Started the agent of this machine, instance {instance_id}.")
+    _until(lambda: _connected(client, instance_id), f"the agent (see {state / 'agentd.log'})")
+    return instance_id
 
 
-def _first_command(client: ApiClient, instance_id: str, console: Console) -> None:
+def _register(endpoint: str, activation: dict[str, Any], state: Path) -> None:
+    command = [sys.executable, "-m", "agentd", "register", "--server", f"http://{endpoint}"]
+    command += ["--activation-id", activation["ActivationId"]]
+    command += ["--activation-code", activation["ActivationCode"], "--state-dir", str(state)]
+    command += ["--name", socket.gethostname()]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CliError(f"registering this machine failed: {done.stderr.strip()}")
+
+
+def _connected(client: ApiClient, instance_id: str) -> bool:
+    status = client.call("DescribeCloudAssistantStatus", {"InstanceId": [instance_id]})
+    rows = status["InstanceCloudAssistantStatusSet"]["InstanceCloudAssistantStatus"]
+    return bool(rows) and rows[0]["CloudAssistantStatus"] == "true"
+
+
+def _until(ready: Any, what: str) -> Any:
+    deadline = time.monotonic() + WAIT
+    while not (found := ready()):
+        if time.monotonic() > deadline:
+            raise CliError(f"timed out after {WAIT:.0f} s waiting for {what}")
+        time.sleep(0.05)
+    return found
+
+
+def _first_command(client: ApiClient, instance_id: str, console: Console) -> str:
     from rich.table import Table
 
     script = base64.b64encode(b"echo 123").decode()
@@ -113,26 +112,29 @@ def _first_command(client: ApiClient, instance_id: str, console: Console) -> Non
         "CreateCommand",
         {"Name": "quickstart", "Type": "RunShellScript", "CommandContent": script},
     )
-    command_id = created["CommandId"]
-    console.print(f"CreateCommand  -> CommandId {command_id}")
+    console.print(f"CreateCommand -> CommandId {created['CommandId']}")
     invoked = client.call(
-        "InvokeCommand", {"CommandId": command_id, "InstanceId": [instance_id], "Timed": False}
+        "InvokeCommand",
+        {"CommandId": created["CommandId"], "InstanceId": [instance_id], "Timed": False},
     )
-    console.print(f"InvokeCommand  -> InvokeId {invoked['InvokeId']}")
-    found = client.call("DescribeInvocations", {"InvokeId": invoked["InvokeId"]})
-    table = Table("InvokeId", "CommandName", "InstanceId", "InvocationStatus", "CreationTime")
-    for invocation in found["Invocations"]["Invocation"]:
-        for target in invocation["InvokeInstances"]["InvokeInstance"]:
-            table.add_row(
-                invocation["InvokeId"],
-                invocation["CommandName"],
-                target["InstanceId"],
-                target["InvocationStatus"],
-                target["CreationTime"],
-            )
+    invoke_id = str(invoked["InvokeId"])
+    console.print(f"InvokeCommand -> InvokeId {invoke_id}")
+
+    def finished() -> list[dict[str, Any]]:
+        answer = client.call(
+            "DescribeInvocationResults", {"InvokeId": invoke_id, "ContentEncoding": "PlainText"}
+        )
+        results = answer["Invocation"]["InvocationResults"]["InvocationResult"]
+        active = ("Pending", "Scheduled", "Running", "Stopping")
+        return [] if any(r["InvocationStatus"] in active for r in results) else results
+
+    table = Table("InstanceId", "InvocationStatus", "ExitCode", "Output", title=invoke_id)
+    for result in _until(finished, f"{invoke_id} to finish"):
+        table.add_row(
+            result["InstanceId"],
+            result["InvocationStatus"],
+            str(result["ExitCode"]),
+            result["Output"].rstrip("\n"),
+        )
     console.print(table)
-    listed = client.call(
-        "DescribeCommands", {"CommandId": command_id, "ContentEncoding": "PlainText"}
-    )
-    content = listed["Commands"]["Command"][0]["CommandContent"]
-    console.print(f"DescribeCommands -> {command_id}: {content!r}")
+    return invoke_id

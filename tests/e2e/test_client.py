@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -54,24 +55,24 @@ def test_a_non_json_answer_is_a_transport_error() -> None:
         ApiClient("127.0.0.1:9", "ak", "secret").call("DescribeCommands")
 
 
-def test_quickstart_runs_a_first_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assistcli",
-            "quickstart",
-            "--data-dir",
-            str(tmp_path),
-            "--listen",
-            f"127.0.0.1:{free_port()}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Pending" in done.stdout
-    assert "'echo 123'" in done.stdout
-    assert oct((tmp_path / "local-key.json").stat().st_mode & 0o777) == "0o600"
+def test_quickstart_runs_a_first_command_on_this_machine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "assistcli", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=90, env=env)
+
+    try:
+        first = cli("quickstart", "--listen", f"127.0.0.1:{free_port()}")
+        assert first.returncode == 0, first.stderr
+        assert "Success" in first.stdout and "123" in first.stdout
+        assert "assistcli controller stop" in first.stdout  # the next steps
+        assert oct((tmp_path / "local-key.json").stat().st_mode & 0o777) == "0o600"
+        again = cli("quickstart")  # reuses the running controller and agent
+        assert again.returncode == 0, again.stderr
+        assert "Started" not in again.stdout and "Success" in again.stdout
+        status = cli("ecs", "DescribeCloudAssistantStatus")  # nothing configured: the local one
+        assert status.returncode == 0 and '"CloudAssistantStatus": "true"' in status.stdout
+    finally:
+        stopped = cli("controller", "stop")
+    assert "Local agent stopped." in stopped.stdout

@@ -1,0 +1,91 @@
+"""One `assistcli ecs <Action>` call: dry-run, pager or waiter, then the output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import click
+
+from assistcli.cli import session
+from assistcli.cli.args import check_required
+from assistcli.cli.exits import usage, use_color
+from assistcli.cli.globals import GlobalOptions
+
+if TYPE_CHECKING:
+    from assistcli.api.spec import Action
+    from assistcli.cli.pager import PagerSpec
+    from assistcli.cli.waiter import WaiterSpec
+    from assistcli.client import ApiClient
+    from assistcli.output import OutputSpec
+
+
+class Plan(NamedTuple):
+    """What to do with a call, checked before anything is sent."""
+
+    output: OutputSpec
+    pager: PagerSpec | None = None
+    waiter: WaiterSpec | None = None
+
+    @classmethod
+    def of(cls, action: Action, options: GlobalOptions) -> Plan:
+        from assistcli.output import parse_output
+
+        if options.pager is not None and options.waiter is not None:
+            raise usage("--pager and --waiter cannot be used together")
+        if options.dryrun and (options.pager is not None or options.waiter is not None):
+            raise usage("--dryrun cannot be used with --pager or --waiter")
+        return cls(
+            output=parse_output(options.output),
+            pager=_pager(action, options.pager),
+            waiter=_waiter(options.waiter),
+        )
+
+
+def _pager(action: Action, fields: tuple[str, ...] | None) -> PagerSpec | None:
+    if fields is None:
+        return None
+    if not action.paged:
+        raise usage(f"--pager works with paged actions; {action.name} is not one")
+    from assistcli.cli.pager import parse_pager
+
+    return parse_pager(fields)
+
+
+def _waiter(fields: tuple[str, ...] | None) -> WaiterSpec | None:
+    if fields is None:
+        return None
+    from assistcli.cli.waiter import parse_waiter
+
+    return parse_waiter(fields)
+
+
+def run(action: Action, params: dict[str, str], options: GlobalOptions) -> None:
+    check_required(action, params)
+    plan = Plan.of(action, options)
+    client = session.client(options)
+    if options.dryrun:
+        click.echo(client.prepare(action.name, params).describe())
+        return
+    data = fetch(client, action, params, plan)
+    if not options.quiet:
+        from assistcli.output import render
+
+        color = use_color(sys.stdout)
+        click.echo(render(data, plan.output, query=options.cli_query, color=color))
+
+
+def fetch(
+    client: ApiClient, action: Action, params: Mapping[str, str], plan: Plan
+) -> dict[str, Any]:
+    if plan.pager is not None:
+        from assistcli.cli.pager import collect
+
+        return collect(lambda page: client.call(action.name, page), params, plan.pager)
+    if plan.waiter is not None:
+        from assistcli.cli.waiter import spinner, wait
+
+        with spinner(sys.stderr.isatty()) as progress:
+            return wait(lambda: client.call(action.name, params), plan.waiter, progress=progress)
+    return client.call(action.name, params)
