@@ -261,5 +261,8 @@ def write_all(directory: Path) -> None:
         (directory / name).write_text(render(shell, tree), encoding="utf-8")
 
 
-if __name__ == "__main__":
-    write_all(Path(sys.argv[1] if len(sys.argv) > 1 else "completions"))
+if __name__ == "__main__":  # `make completions`: python -m assistcli.cli.completion [FOLDER]
+    target = sys.argv[1] if len(sys.argv) > 1 else "completions"
+    if target.startswith("-"):
+        sys.exit("usage: python -m assistcli.cli.completion [FOLDER]  (default: completions)")
+    write_all(Path(target))
