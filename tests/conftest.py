@@ -277,6 +277,22 @@ class Agent:
         return self.process.wait(timeout=timeout)
 
 
+def create_activation(ctl: Controller, **params: Any) -> tuple[str, str]:
+    """CreateActivation; returns (ActivationId, ActivationCode)."""
+    body = api(ctl).call("CreateActivation", params)
+    return str(body["ActivationId"]), str(body["ActivationCode"])
+
+
+def register(
+    ctl: Controller, activation_id: str, code: str, state_dir: Path, name: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`agentd register ...` as a subprocess (its exit code, stdout and stderr)."""
+    argv = [sys.executable, "-m", "agentd", "register", "--server", ctl.url]
+    argv += ["--activation-id", activation_id, "--activation-code", code]
+    argv += ["--state-dir", str(state_dir), *(["--name", name] if name else [])]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
 StartAgent = Callable[..., Agent]
 
 
@@ -292,24 +308,8 @@ def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartAgent
         env: dict[str, str] | None = None,
     ) -> Agent:
         state_dir = tmp_path_factory.mktemp("agent")
-        activation = api(ctl).call("CreateActivation", {"InstanceName": "test", "InstanceCount": 1})
-        register = [
-            sys.executable,
-            "-m",
-            "agentd",
-            "register",
-            "--server",
-            ctl.url,
-            "--activation-id",
-            activation["ActivationId"],
-            "--activation-code",
-            activation["ActivationCode"],
-            "--state-dir",
-            str(state_dir),
-        ]
-        if name:
-            register += ["--name", name]
-        done = subprocess.run(register, capture_output=True, text=True, timeout=30, check=False)
+        activation_id, code = create_activation(ctl, InstanceName="test", InstanceCount=1)
+        done = register(ctl, activation_id, code, state_dir, name)
         assert done.returncode == 0, done.stderr
         agent = Agent(ctl, state_dir, done.stdout.strip(), tuple(extra_args), dict(env or {}))
         agent.start()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/ for conftest's helpers
 
-from conftest import Controller, api, free_port, wait_for
+from conftest import Controller, api, create_activation, free_port, register, wait_for
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -38,25 +38,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_agent(ctl: Controller, state_dir: Path) -> subprocess.Popen[bytes]:
-    activation = api(ctl).call("CreateActivation", {"InstanceCount": 1})
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agentd",
-            "register",
-            "--server",
-            ctl.url,
-            "--activation-id",
-            activation["ActivationId"],
-            "--activation-code",
-            activation["ActivationCode"],
-            "--state-dir",
-            str(state_dir),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    activation_id, code = create_activation(ctl, InstanceCount=1)
+    assert register(ctl, activation_id, code, state_dir).returncode == 0
     return subprocess.Popen(
         [sys.executable, "-m", "agentd", "run", "--state-dir", str(state_dir)],
         stderr=subprocess.DEVNULL,

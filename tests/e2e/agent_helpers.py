@@ -12,7 +12,6 @@ import os
 import pwd
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -98,39 +97,6 @@ def expect_api_error(code: str, action: str, ctl: Controller, params: dict[str, 
 
 
 # Registration and the raw agent protocol ---------------------------------------------------------
-def create_activation(ctl: Controller, **params: Any) -> tuple[str, str]:
-    """CreateActivation; returns (ActivationId, ActivationCode)."""
-    body = api(ctl).call("CreateActivation", params)
-    return str(body["ActivationId"]), str(body["ActivationCode"])
-
-
-def register(
-    ctl: Controller,
-    activation_id: str,
-    code: str,
-    state_dir: Path,
-    name: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """`agentd register ...` as a subprocess (its exit code, stdout and stderr)."""
-    argv = [
-        sys.executable,
-        "-m",
-        "agentd",
-        "register",
-        "--server",
-        ctl.url,
-        "--activation-id",
-        activation_id,
-        "--activation-code",
-        code,
-        "--state-dir",
-        str(state_dir),
-    ]
-    if name:
-        argv += ["--name", name]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-
-
 def read_secret(state_dir: Path) -> str:
     return (state_dir / "secret").read_text().strip()
 

@@ -16,17 +16,15 @@ from typing import Any
 import pytest
 from agent_helpers import (
     agent_post,
-    create_activation,
     expect_api_error,
     forged_report,
     read_secret,
-    register,
     result,
     run_and_wait,
     run_script,
     wait_status,
 )
-from conftest import Agent, Controller, StartAgent, api
+from conftest import Agent, Controller, StartAgent, api, create_activation, register
 
 from assistcli.api import agent as proto
 
