@@ -155,7 +155,10 @@ def test_invocations_targets_and_statuses(run: Callable[[Scenario], None]) -> No
             await store.add_instance(
                 Instance(instance_id=instance_id, instance_name=instance_id, registration_time=1.0)
             )
-        assert await store.known_instances(["mi-1", "mi-9"]) == {"mi-1"}
+        known = await store.list_instances(
+            InstanceFilter(instance_ids=["mi-1", "mi-9"]), PageRequest()
+        )
+        assert [i.instance_id for i in known.items] == ["mi-1"]
         await store.insert_invocation(invocation("t-1", "mi-1", "mi-2"))
         cmd = await store.get_command("c-1")
         assert cmd is not None and cmd.invoke_times == 1
@@ -163,10 +166,12 @@ def test_invocations_targets_and_statuses(run: Callable[[Scenario], None]) -> No
         inv = await store.get_invocation("t-1")
         assert inv is not None and [t.instance_id for t in inv.targets] == ["mi-1", "mi-2"]
         assert (inv.status, inv.legacy_status) == ("Pending", "Running")
-        running, done = inv.targets
-        running.status, running.start_time = "Running", 101.0
-        done.status, done.exit_code, done.finish_time = "Success", 0, 102.0
-        await store.update_targets([running, done])
+        await store.apply_reports("mi-1", [report("t-1", 0, "started")], 101.0, 100)
+        finished = [
+            report("t-1", 0, "started"),
+            report("t-1", 1, "finished", status="Success", exit_code=0),
+        ]
+        await store.apply_reports("mi-2", finished, 102.0, 100)
         inv = await store.get_invocation("t-1")
         assert inv is not None and (inv.status, inv.legacy_status) == ("Running", "Running")
 

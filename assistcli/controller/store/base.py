@@ -105,10 +105,6 @@ class Store(abc.ABC):
     async def add_instance(self, instance: Instance) -> None: ...
 
     @abc.abstractmethod
-    async def known_instances(self, instance_ids: Sequence[str]) -> set[str]:
-        """The subset of `instance_ids` that are registered."""
-
-    @abc.abstractmethod
     async def instances_tagged(self, tags: Sequence[Tag]) -> list[str]:
         """Registered instances that carry every tag in `tags`."""
 
@@ -148,10 +144,6 @@ class Store(abc.ABC):
         on an instance whose agent has not polled for `silent_for` seconds, end Error with
         ErrorCode ClientNotResponse: a machine that never comes back leaves nothing Running
         forever. Returns how many."""
-
-    @abc.abstractmethod
-    async def update_targets(self, targets: Sequence[Target]) -> None:
-        """Overwrite these records and refresh their invocations' aggregate statuses."""
 
     @abc.abstractmethod
     async def get_instance(self, instance_id: str) -> Instance | None:

@@ -7,7 +7,6 @@ a crash of the process (and, with synchronous=FULL, of the machine).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
 import time
@@ -16,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from assistcli.api import status as st
 from assistcli.api.agent import Report
 from assistcli.controller.models import (
     Activation,
@@ -39,29 +37,20 @@ from assistcli.controller.models import (
 )
 from assistcli.controller.store import sqlite_fleet as fleet
 from assistcli.controller.store import sqlite_schedule as schedule
+from assistcli.controller.store import sqlite_tags as tagging
+from assistcli.controller.store import sqlite_tasks as tasks
 from assistcli.controller.store.base import Store
 from assistcli.controller.store.schema import migrations
 from assistcli.controller.store.sqlite_rows import (
     COMMAND_FIELDS,
-    FILE_FIELDS,
-    INVOCATION_FIELDS,
-    RESOURCE_TABLES,
-    TARGET_FIELDS,
     Where,
     command_of,
     command_row,
-    file_row,
     insert_row,
-    invocation_row,
-    invocation_rows,
-    invocations_of,
     like_pattern,
     page_of,
-    refresh_status,
     set_tags,
     tags_of,
-    target_of,
-    target_row,
 )
 
 R = TypeVar("R")
@@ -255,14 +244,6 @@ class SqliteStore(Store):
     async def add_instance(self, instance: Instance) -> None:
         await self._run(fleet.add_instance, instance)
 
-    async def known_instances(self, instance_ids: Sequence[str]) -> set[str]:
-        def read(c: sqlite3.Connection) -> set[str]:
-            marks = ",".join("?" * len(instance_ids))
-            sql = f"SELECT instance_id FROM instances WHERE instance_id IN ({marks})"
-            return {row[0] for row in c.execute(sql, list(instance_ids))}
-
-        return await self._run(read) if instance_ids else set()
-
     async def instances_tagged(self, tags: Sequence[Tag]) -> list[str]:
         cond = Where()
         cond.tags("managedinstance", "instances.instance_id", tags)
@@ -271,32 +252,7 @@ class SqliteStore(Store):
 
     # Invocations ----------------------------------------------------------------------------------
     async def insert_invocation(self, invocation: Invocation) -> None:
-        for target in invocation.targets:  # a record is queued from its creation by default
-            if target.queued_at is None:
-                target.queued_at = target.creation_time
-
-        def insert(c: sqlite3.Connection) -> None:
-            insert_row(c, "invocations", INVOCATION_FIELDS, invocation_row(invocation))
-            c.executemany(
-                f"INSERT INTO targets ({', '.join(TARGET_FIELDS)}) "
-                f"VALUES ({', '.join('?' * len(TARGET_FIELDS))})",
-                [target_row(t) for t in invocation.targets],
-            )
-            set_tags(c, "invocation", [invocation.invoke_id], invocation.tags)
-            if invocation.file is not None:
-                insert_row(
-                    c,
-                    "files",
-                    ["invoke_id", *FILE_FIELDS],
-                    file_row(invocation.invoke_id, invocation.file),
-                )
-            c.execute(
-                "UPDATE commands SET invoke_times = invoke_times + 1 WHERE command_id = ?",
-                (invocation.command_id,),
-            )
-            refresh_status(c, [invocation.invoke_id])  # the task's status derives from its records
-
-        await self._run(insert)
+        await self._run(tasks.insert_invocation, invocation)
 
     async def get_invocation(self, invoke_id: str) -> Invocation | None:
         page = await self.list_invocations(
@@ -307,114 +263,19 @@ class SqliteStore(Store):
     async def list_invocations(
         self, where: InvocationFilter, page: PageRequest
     ) -> Page[Invocation]:
-        cond = Where()
-        for column in ("invoke_id", "command_id", "command_name", "command_type", "repeat_mode"):
-            cond.equal(column, getattr(where, column))
-        cond.equal("resource_group_id", where.resource_group_id)
-        cond.equal("kind", where.kind)
-        if where.file_name:
-            cond.add("invoke_id IN (SELECT invoke_id FROM files WHERE name = ?)", where.file_name)
-        if where.instance_id:
-            cond.add(
-                "invoke_id IN (SELECT invoke_id FROM targets WHERE instance_id = ?)",
-                where.instance_id,
-            )
-        if where.status:
-            cond.add(
-                "(lower(status) = lower(?) OR lower(legacy_status) = lower(?))", *[where.status] * 2
-            )
-        if where.timed is not None:
-            timed = "(repeat_mode != 'Once' AND status IN ('Pending', 'Scheduled', 'Running'))"
-            cond.add(timed if where.timed else f"NOT {timed}")
-        cond.tags("invocation", "invocations.invoke_id", where.tags)
-
-        def read(c: sqlite3.Connection) -> Page[Invocation]:
-            rows, total = page_of(c, "invocations", cond, "creation_time DESC, invoke_id", page)
-            items = invocations_of(c, rows)
-            return Page(items=items, total=total, request=page)
-
-        return await self._run(read)
+        return await self._run(tasks.list_invocations, where, page)
 
     async def list_results(self, where: ResultFilter, page: PageRequest) -> Page[Result]:
-        cond = Where()
-        cond.equal("t.invoke_id", where.invoke_id)
-        cond.equal("t.instance_id", where.instance_id)
-        cond.equal("i.command_id", where.command_id)
-        cond.equal("i.resource_group_id", where.resource_group_id)
-        cond.equal("i.kind", where.kind)
-        if where.statuses is not None:
-            marks = ",".join("?" * len(where.statuses)) or "NULL"
-            cond.add(f"t.status IN ({marks})", *where.statuses)
-        cond.tags("invocation", "i.invoke_id", where.tags)
-        source = "targets t JOIN invocations i ON i.invoke_id = t.invoke_id"
-
-        def read(c: sqlite3.Connection) -> Page[Result]:
-            total = c.execute(f"SELECT count(*) FROM {source}{cond.sql()}", cond.params).fetchone()[
-                0
-            ]
-            rows = c.execute(
-                f"SELECT t.* FROM {source}{cond.sql()} "
-                "ORDER BY i.creation_time DESC, t.invoke_id, t.instance_id LIMIT ? OFFSET ?",
-                [*cond.params, page.limit, page.offset],
-            ).fetchall()
-            invoke_ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
-            by_id = {
-                inv.invoke_id: inv for inv in invocations_of(c, invocation_rows(c, invoke_ids))
-            }
-            items = [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
-            return Page(items=items, total=int(total), request=page)
-
-        return await self._run(read)
+        return await self._run(tasks.list_results, where, page)
 
     async def stop_targets(self, invoke_id: str, instance_ids: Sequence[str], now: float) -> None:
-        def stop(c: sqlite3.Connection) -> None:
-            scope, params = "invoke_id = ?", [invoke_id]
-            if instance_ids:
-                scope += f" AND instance_id IN ({','.join('?' * len(instance_ids))})"
-                params += list(instance_ids)
-            for old, new in (
-                (st.PENDING, st.CANCELLED),
-                (st.SCHEDULED, st.CANCELLED),
-                (st.RUNNING, st.STOPPING),
-            ):
-                finish = now if st.is_terminal(new) else None
-                c.execute(
-                    "UPDATE targets SET status = ?, stop_time = ?, update_time = ?, "
-                    "next_fire = NULL, "
-                    f"finish_time = coalesce(finish_time, ?) WHERE {scope} AND status = ?",
-                    [new, now, now, finish, *params, old],
-                )
-            c.execute("UPDATE invocations SET stop_time = ? WHERE invoke_id = ?", (now, invoke_id))
-            refresh_status(c, [invoke_id])
-
-        await self._run(stop)
+        await self._run(tasks.stop_targets, invoke_id, instance_ids, now)
 
     async def abort_undelivered(self, created_before: float, now: float) -> int:
-        def abort(c: sqlite3.Connection) -> int:
-            rows = c.execute(
-                "SELECT * FROM targets WHERE status = 'Pending' AND queued_at < ? "
-                "AND (lease_until IS NULL OR lease_until < ?)",
-                (created_before, now),
-            ).fetchall()
-            error = ("DeliveryTimeout", "The command delivery has been timeout.")
-            schedule.end_runs(c, [target_of(r) for r in rows], st.ABORTED, error, now)
-            return len(rows)
-
-        return await self._run(abort)
+        return await self._run(tasks.abort_undelivered, created_before, now)
 
     async def abandon_silent_runs(self, now: float, silent_for: float) -> int:
         return await self._run(fleet.abandon_silent_runs, now, silent_for)
-
-    async def update_targets(self, targets: Sequence[Target]) -> None:
-        def update(c: sqlite3.Connection) -> None:
-            assignments = ", ".join(f"{f} = ?" for f in TARGET_FIELDS[2:])
-            c.executemany(
-                f"UPDATE targets SET {assignments} WHERE invoke_id = ? AND instance_id = ?",
-                [(*target_row(t)[2:], t.invoke_id, t.instance_id) for t in targets],
-            )
-            refresh_status(c, list(dict.fromkeys(t.invoke_id for t in targets)))
-
-        await self._run(update)
 
     # Fleet --------------------------------------------------------------------------------------
     async def get_instance(self, instance_id: str) -> Instance | None:
@@ -524,39 +385,13 @@ class SqliteStore(Store):
     async def modify_invocation(
         self, invocation: Invocation, new_targets: Sequence[Target]
     ) -> None:
-        def modify(c: sqlite3.Connection) -> None:
-            c.execute(
-                "UPDATE invocations SET command_id = ?, content = ?, parameters = ?, frequency = ? "
-                "WHERE invoke_id = ?",
-                (
-                    invocation.command_id,
-                    invocation.content,
-                    None if invocation.parameters is None else json.dumps(invocation.parameters),
-                    invocation.frequency,
-                    invocation.invoke_id,
-                ),
-            )
-            c.executemany(
-                "UPDATE targets SET next_fire = ? WHERE invoke_id = ? AND instance_id = ?",
-                [(t.next_fire, t.invoke_id, t.instance_id) for t in invocation.targets],
-            )
-            for target in new_targets:
-                target.queued_at = target.queued_at or target.creation_time
-                insert_row(c, "targets", TARGET_FIELDS, target_row(target))
-            refresh_status(c, [invocation.invoke_id])
-
-        await self._run(modify)
+        await self._run(tasks.modify_invocation, invocation, new_targets)
 
     # Tags -----------------------------------------------------------------------------------------
     async def existing_resources(self, resource_type: str, resource_ids: Sequence[str]) -> set[str]:
-        table, column = RESOURCE_TABLES[resource_type]
-
-        def read(c: sqlite3.Connection) -> set[str]:
-            marks = ",".join("?" * len(resource_ids))
-            sql = f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"
-            return {row[0] for row in c.execute(sql, list(resource_ids))}
-
-        return await self._run(read) if resource_ids else set()
+        if not resource_ids:
+            return set()
+        return await self._run(tagging.existing_resources, resource_type, resource_ids)
 
     async def tag(
         self, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
@@ -566,21 +401,7 @@ class SqliteStore(Store):
     async def untag(
         self, resource_type: str, resource_ids: Sequence[str], keys: Sequence[str] | None
     ) -> None:
-        def untag(c: sqlite3.Connection) -> None:
-            for resource_id in resource_ids:
-                sql, params = (
-                    "DELETE FROM tags WHERE resource_type = ? AND resource_id = ?",
-                    [
-                        resource_type,
-                        resource_id,
-                    ],
-                )
-                if keys is not None:
-                    sql += f" AND key IN ({','.join('?' * len(keys))})"
-                    params += list(keys)
-                c.execute(sql, params)
-
-        await self._run(untag)
+        await self._run(tagging.untag, resource_type, resource_ids, keys)
 
     async def list_tags(
         self,
@@ -589,28 +410,7 @@ class SqliteStore(Store):
         tags: Sequence[Tag],
         page: PageRequest,
     ) -> Page[tuple[str, str, str]]:
-        cond = Where()
-        cond.add("tags.resource_type = ?", resource_type)
-        if resource_ids:
-            cond.add(f"tags.resource_id IN ({','.join('?' * len(resource_ids))})", *resource_ids)
-        cond.tags(resource_type, "tags.resource_id", tags)
-
-        def read(c: sqlite3.Connection) -> Page[tuple[str, str, str]]:
-            rows, total = page_of(c, "tags", cond, "resource_id, key", page)
-            return Page(
-                items=[(r["resource_id"], r["key"], r["value"]) for r in rows],
-                total=total,
-                request=page,
-            )
-
-        return await self._run(read)
+        return await self._run(tagging.list_tags, resource_type, resource_ids, tags, page)
 
     async def tag_count(self, resource_type: str, resource_id: str) -> int:
-        return await self._run(
-            lambda c: int(
-                c.execute(
-                    "SELECT count(*) FROM tags WHERE resource_type = ? AND resource_id = ?",
-                    (resource_type, resource_id),
-                ).fetchone()[0]
-            )
-        )
+        return await self._run(tagging.tag_count, resource_type, resource_id)
