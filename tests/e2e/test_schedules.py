@@ -168,3 +168,28 @@ def test_the_seed_timed_example_is_accepted(ctl: Controller) -> None:
         True,
         "Scheduled",
     )
+
+
+def test_parameters_of_a_live_schedule_are_replaced(ctl: Controller) -> None:
+    instance = ctl.add_instance()
+    invoke_id = api(ctl).call(
+        "RunCommand",
+        {
+            "Type": "RunShellScript",
+            "CommandContent": "echo {{greeting}}",
+            "EnableParameter": True,
+            "Parameters": {"greeting": "hello"},
+            "InstanceId": [instance],
+            "Frequency": "rate(1h)",
+            "Timeout": 10,
+        },
+    )["InvokeId"]
+    api(ctl).call(
+        "ModifyInvocationAttribute", {"InvokeId": invoke_id, "Parameters": {"greeting": "bye"}}
+    )
+    assert invocation(ctl, invoke_id)["Parameters"] == '{"greeting": "bye"}'
+    with pytest.raises(ApiError) as caught:
+        api(ctl).call(
+            "ModifyInvocationAttribute", {"InvokeId": invoke_id, "Parameters": {"other": "x"}}
+        )
+    assert caught.value.code == "Parameter.NotMatched"
