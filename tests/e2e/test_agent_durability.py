@@ -8,6 +8,7 @@ controllers, so they use a controller of their own, not the shared one.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from agent_helpers import (
     kill_group,
+    pid_gone,
     read_pid,
     result,
     run_and_wait,
@@ -139,3 +141,24 @@ def test_work_queued_while_the_agent_was_stopped_is_delivered_when_it_returns(
     row = wait_status(ctl, invoke_id, timeout=10)
     assert (row["InvocationStatus"], row["Output"]) == ("Success", "welcome back\n")
     assert time.monotonic() - began < 5, "queued work is answered at once to a returning agent"
+
+
+def test_a_second_signal_kills_running_tasks_and_exits_at_once(
+    running_ctl: Controller, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    ctl = running_ctl
+    agent = start_agent(ctl)
+    pid_file = tmp_path / "script.pid"
+    invoke_id = run_script(ctl, agent.instance_id, f"echo $$ > {pid_file}; sleep 300")
+    wait_status(ctl, invoke_id, {"Running"}, timeout=5)
+    script = read_pid(pid_file)
+    assert agent.process is not None
+    agent.process.send_signal(signal.SIGTERM)  # drain: waits for the 300 s script
+    wait_for(lambda: "finishing running tasks" in agent.log(), 5, "the agent to start draining")
+    assert agent.running()
+    agent.process.send_signal(signal.SIGTERM)  # the second one: now
+    assert agent.process.wait(timeout=5) != 0
+    wait_for(lambda: pid_gone(script), 5, "the script to be killed with the agent")
+    agent.start()  # the run it abandoned is reported, not left Running
+    row = wait_status(ctl, invoke_id, timeout=15)
+    assert (row["InvocationStatus"], row["ErrorCode"]) == ("Error", "ExecutionInterrupted")
