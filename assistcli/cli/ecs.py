@@ -14,7 +14,7 @@ import click
 from assistcli.api.actions import ACTIONS, API_VERSION, BY_NAME
 from assistcli.api.spec import Action, Kind, Param
 from assistcli.cli.args import parse, spellings
-from assistcli.cli.exits import suggest, usage
+from assistcli.cli.exits import SuggestingGroup
 from assistcli.cli.globals import GlobalOptions
 
 PRODUCT = "Ecs (Cloud Assistant actions of Elastic Compute Service)"
@@ -88,8 +88,10 @@ def _description(param: Param) -> str:
     return " ".join(part for part in parts if part)
 
 
-class EcsGroup(click.Group):
+class EcsGroup(SuggestingGroup):
     """The `ecs` product: its commands are the table's actions."""
+
+    unknown = "api"
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [action.name for action in ACTIONS]
@@ -97,18 +99,6 @@ class EcsGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         action = BY_NAME.get(cmd_name)
         return ActionCommand(action) if action else None
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0]
-        command = self.get_command(ctx, name)
-        if command is None:
-            raise usage(
-                f"'{name}' is not a valid api. See `assistcli ecs --help`.",
-                suggestions=suggest(name, self.list_commands(ctx)),
-            )
-        return name, command, args[1:]
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, "<Action> --Parameter value ...")

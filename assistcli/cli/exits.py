@@ -157,3 +157,21 @@ def _report_api_error(error: ApiError) -> int:
     lines += [f"RequestId: {error.request_id}", f"Message: {error.message}"]
     error_lines("\n".join(lines))
     return ExitCode.ERROR
+
+
+class SuggestingGroup(click.Group):
+    """A group that answers an unknown subcommand with a usage error and "did you mean"."""
+
+    unknown = "command"  # what an unknown subcommand is called in the message
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        command = self.get_command(ctx, name)
+        if command is None:
+            raise usage(
+                f"'{name}' is not a valid {self.unknown}. See `{ctx.command_path} --help`.",
+                suggestions=suggest(name, self.list_commands(ctx)),
+            )
+        return command.name, command, args[1:]

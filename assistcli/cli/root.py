@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from assistcli.cli.exits import ExitCode, report, suggest, usage
+from assistcli.cli.exits import ExitCode, SuggestingGroup, report
 from assistcli.cli.globals import GLOBAL_FLAGS, split_globals
 from assistcli.cli.lazy import LazyGroup
 
@@ -31,25 +31,15 @@ PRODUCTS = ("ecs",)
 SAMPLE = "assistcli ecs DescribeInvocations --InvokeId t-123 --output yaml"
 
 
-class RootGroup(LazyGroup):
+class RootGroup(LazyGroup, SuggestingGroup):
     """Products are case-insensitive (ecs, Ecs, ECS); unknown words get suggestions."""
+
+    unknown = "command or product"
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name.lower() in PRODUCTS:
             cmd_name = cmd_name.lower()
         return super().get_command(ctx, cmd_name)
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0]
-        command = self.get_command(ctx, name)
-        if command is None:
-            raise usage(
-                f"'{name}' is not a valid command or product. See `assistcli --help`.",
-                suggestions=suggest(name, self.list_commands(ctx)),
-            )
-        return command.name, command, args[1:]
 
     def main(
         self,
