@@ -1,7 +1,8 @@
 """SQLite backend: one connection owned by one writer thread, WAL, synchronous=FULL.
 
-Every call runs on that thread and commits before it returns, so an acknowledged write survives
-a crash of the process (and, with synchronous=FULL, of the machine).
+Every call runs on that thread and is committed before it returns (in groups under load, see
+sqlite_writer.py), so an acknowledged write survives a crash of the process and, with
+synchronous=FULL, of the machine.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +52,7 @@ from assistcli.controller.store.sqlite_rows import (
     set_tags,
     tags_of,
 )
+from assistcli.controller.store.sqlite_writer import GroupCommitWriter
 
 R = TypeVar("R")
 
@@ -61,25 +62,18 @@ NONCE_PURGE_INTERVAL = 60.0
 class SqliteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._conn: sqlite3.Connection | None = None
+        self._writer: GroupCommitWriter | None = None
         self._next_nonce_purge = 0.0
 
     async def _run(self, work: Callable[..., R], *args: Any) -> R:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, work, *args)
-
-    def _transaction(self, work: Callable[..., R], *args: Any) -> R:
-        assert self._conn is not None, "store is not open"
-        with self._conn:
-            return work(self._conn, *args)
+        assert self._writer is not None, "store is not open"
+        return await self._writer.run(work, *args)
 
     # Lifecycle ------------------------------------------------------------------------------
     async def open(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._connect)
+        self._writer = GroupCommitWriter(await asyncio.to_thread(self._connect))
 
-    def _connect(self) -> None:
+    def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)  # secrets live here
         os.close(fd)
@@ -99,17 +93,12 @@ class SqliteStore(Store):
                     f"BEGIN IMMEDIATE;\n{script}\nINSERT INTO schema_migrations "
                     f"VALUES ({version}, {time.time()});\nCOMMIT;"
                 )
-        conn.isolation_level = "DEFERRED"  # `with conn:` now wraps each call in a transaction
-        self._conn = conn
+        return conn
 
     async def close(self) -> None:
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await asyncio.to_thread(writer.close)
 
     # Authentication ---------------------------------------------------------------------------
     async def add_access_key(self, access_key_id: str, secret: str, now: float) -> None:
