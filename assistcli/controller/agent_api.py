@@ -20,6 +20,8 @@ from assistcli.controller.ids import new_id, new_secret
 from assistcli.controller.models import Activation, Delivery, Instance
 from assistcli.errors import ApiError
 
+HEARTBEAT_REFRESH = 10.0  # seconds; LastHeartbeatTime is at most this stale
+
 
 def secret_hash(secret: str) -> str:
     """Secrets are long and random, so one SHA-256 is enough to keep them unreadable at rest."""
@@ -105,12 +107,7 @@ async def poll(ctx: Context, request: Request) -> dict[str, Any]:
     active = [str(i) for i in body.get("active", []) if isinstance(i, str)]
     wait = _number(body.get("wait", 0), proto.MAX_WAIT)
     facts = proto.HostFacts.from_wire(body)
-    for name, value in facts.to_wire().items():
-        setattr(instance, name, value)
-    instance.active_task_count = len(active)
-    await ctx.store.heartbeat(instance, ctx.now)
-    if facts.boot_id:  # the instance may have rebooted: its reboot tasks are due
-        await ctx.store.fire_reboots(instance.instance_id, facts.boot_id, ctx.now)
+    await _heartbeat(ctx, instance, facts, len(active))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     # With the body read, the next ASGI message is the client hanging up: no task may be leased
@@ -132,6 +129,27 @@ async def poll(ctx: Context, request: Request) -> dict[str, Any]:
         return {"tasks": [], "cancel": []}
     finally:
         hung_up.cancel()
+
+
+async def _heartbeat(
+    ctx: Context, instance: Instance, facts: proto.HostFacts, active_tasks: int
+) -> None:
+    """Record the poll, and fire reboot tasks if the instance booted. An unchanged instance that
+    polled moments ago is not written again: agents re-poll at once after each task."""
+    rebooted = bool(facts.boot_id) and facts.boot_id != instance.boot_id
+    before = (proto.HostFacts.from_wire(_facts_of(instance)), instance.active_task_count)
+    for name, value in facts.to_wire().items():
+        setattr(instance, name, value)
+    instance.active_task_count = active_tasks
+    last = instance.last_heartbeat or 0.0
+    if before != (facts, active_tasks) or ctx.now - last >= HEARTBEAT_REFRESH:
+        await ctx.store.heartbeat(instance, ctx.now)
+    if rebooted:
+        await ctx.store.fire_reboots(instance.instance_id, facts.boot_id, ctx.now)
+
+
+def _facts_of(instance: Instance) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in proto.HostFacts.__dataclass_fields__}
 
 
 async def _look(ctx: Context, instance_id: str, active: list[str]) -> dict[str, Any]:
