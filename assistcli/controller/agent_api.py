@@ -62,7 +62,7 @@ async def register(ctx: Context, request: Request) -> dict[str, Any]:
     secret = new_secret(43)
     instance = Instance(
         instance_id=new_id("mi-"),
-        instance_name=str(body.get("instance_name") or _default_name(activation, facts)),
+        instance_name=str(body.get("instance_name") or facts.hostname or "instance"),
         registration_time=ctx.now,
         activation_id=activation.activation_id,
         secret_hash=secret_hash(secret),
@@ -70,7 +70,8 @@ async def register(ctx: Context, request: Request) -> dict[str, Any]:
         intranet_ip=request.client.host if request.client else "",
         **{k: v for k, v in facts.to_wire().items() if k != "boot_id"},
     )
-    if not await ctx.store.register_instance(instance):
+    numbered = None if body.get("instance_name") else (activation.instance_name or None)
+    if not await ctx.store.register_instance(instance, numbered):
         raise ApiError("Activation.InstanceCountExceeded")
     return {
         "instance_id": instance.instance_id,
@@ -90,14 +91,6 @@ def _check_activation(ctx: Context, activation: Activation, code: str, request: 
         network = ipaddress.ip_network(activation.ip_address_range, strict=False)
         if ipaddress.ip_address(request.client.host) not in network:
             raise ApiError("Activation.IpNotAllowed")
-
-
-def _default_name(activation: Activation, facts: proto.HostFacts) -> str:
-    """`<prefix>-001`, zero-padded to the digits of InstanceCount, or the host name."""
-    if not activation.instance_name:
-        return facts.hostname or "instance"
-    width = len(str(activation.instance_count))
-    return f"{activation.instance_name}-{activation.registered_count + 1:0{width}d}"
 
 
 # Delivery -------------------------------------------------------------------------------------

@@ -428,3 +428,23 @@ def test_runs_of_silent_agents_end_after_their_timeout(run: Callable[[Scenario],
         assert (inv.targets[0].status, inv.targets[0].error_code) == ("Error", "ClientNotResponse")
 
     run(scenario)
+
+
+def test_registered_instances_are_numbered_once_each(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        activation = Activation(
+            activation_id="A-2",
+            code_hash="h",
+            instance_count=10,
+            time_to_live_hours=4,
+            creation_time=1.0,
+        )
+        await store.insert_activation(activation)
+        instances = [fleet_instance(f"mi-{i}", "A-2") for i in range(3)]
+        assert await asyncio.gather(*(store.register_instance(i, "web") for i in instances))
+        names = sorted(i.instance_name for i in instances)
+        assert names == ["web-01", "web-02", "web-03"]
+        stored = await store.get_instance("mi-2")
+        assert stored is not None and stored.instance_name in names
+
+    run(scenario)

@@ -196,9 +196,11 @@ class Store(abc.ABC):
     async def delete_activation(self, activation_id: str) -> None: ...
 
     @abc.abstractmethod
-    async def register_instance(self, instance: Instance) -> bool:
+    async def register_instance(self, instance: Instance, prefix: str | None = None) -> bool:
         """Insert an instance registered through its activation and count it there, unless the
-        activation has already registered its InstanceCount (then False, nothing written)."""
+        activation has already registered its InstanceCount (then False, nothing written).
+        With `prefix`, the instance is named `<prefix>-<n>`, n its number within the activation
+        zero-padded to the digits of InstanceCount, fixed in the same transaction."""
 
     # Delivery -------------------------------------------------------------------------------------
     @abc.abstractmethod

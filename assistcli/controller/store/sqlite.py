@@ -330,8 +330,8 @@ class SqliteStore(Store):
 
         await self._run(delete)
 
-    async def register_instance(self, instance: Instance) -> bool:
-        return await self._run(fleet.register_instance, instance)
+    async def register_instance(self, instance: Instance, prefix: str | None = None) -> bool:
+        return await self._run(fleet.register_instance, instance, prefix)
 
     async def claim_deliveries(
         self, instance_id: str, now: float, lease: float, limit: int, holding: Sequence[str]

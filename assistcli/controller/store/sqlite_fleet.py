@@ -29,6 +29,7 @@ from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store.sqlite_rows import (
     Where,
     insert_row,
+    invocation_rows,
     invocations_of,
     page_of,
     refresh_status,
@@ -173,15 +174,22 @@ def list_activations(
     return Page(items=items, total=total, request=page)
 
 
-def register_instance(c: sqlite3.Connection, instance: Instance) -> bool:
+def register_instance(c: sqlite3.Connection, instance: Instance, prefix: str | None) -> bool:
     counted = c.execute(
         "UPDATE activations SET registered_count = registered_count + 1 "
         "WHERE activation_id = ? AND registered_count < instance_count",
         (instance.activation_id,),
     ).rowcount
-    if counted:
-        add_instance(c, instance)
-    return bool(counted)
+    if not counted:
+        return False
+    if prefix is not None:  # numbered in the transaction that counts it: no two share a number
+        number, count = c.execute(
+            "SELECT registered_count, instance_count FROM activations WHERE activation_id = ?",
+            (instance.activation_id,),
+        ).fetchone()
+        instance.instance_name = f"{prefix}-{number:0{len(str(count))}d}"
+    add_instance(c, instance)
+    return True
 
 
 # Delivery -------------------------------------------------------------------------------------
@@ -212,12 +220,8 @@ def claim_deliveries(
         [now, now + lease, *cond.params],
     )
     page = list_instances(c, InstanceFilter(instance_ids=[instance_id]), PageRequest(limit=1))
-    invocations = {
-        inv.invoke_id: inv
-        for inv in invocations_of(
-            c, c.execute(_select_in("invocations", "invoke_id", invoke_ids), invoke_ids).fetchall()
-        )
-    }
+    rows_of = invocation_rows(c, invoke_ids)
+    invocations = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
     deliveries = []
     for row in rows:
         target = target_of(row)
@@ -229,10 +233,6 @@ def claim_deliveries(
             )
         )
     return deliveries
-
-
-def _select_in(table: str, column: str, values: Sequence[str]) -> str:
-    return f"SELECT * FROM {table} WHERE {column} IN ({','.join('?' * len(values))})"
 
 
 def records_to_cancel(

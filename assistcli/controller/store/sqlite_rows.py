@@ -114,17 +114,20 @@ def invocation_rows(c: sqlite3.Connection, invoke_ids: Sequence[str]) -> list[sq
     ).fetchall()
 
 
-def invocations_of(c: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Invocation]:
-    """Invocations of `rows` with their targets, tags and file (SendFile)."""
+def invocations_of(
+    c: sqlite3.Connection, rows: Sequence[sqlite3.Row], *, with_targets: bool = True
+) -> list[Invocation]:
+    """Invocations of `rows` with their tags, file (SendFile) and, unless the caller already
+    holds the one record it needs, every per-instance record (up to 100 each)."""
     ids = [r["invoke_id"] for r in rows]
     targets: dict[str, list[Target]] = {i: [] for i in ids}
     files: dict[str, FileSpec] = {}
     if ids:
         marks = ",".join("?" * len(ids))
-        for row in c.execute(
-            f"SELECT * FROM targets WHERE invoke_id IN ({marks}) ORDER BY instance_id", ids
-        ):
-            targets[row["invoke_id"]].append(target_of(row))
+        if with_targets:
+            query = f"SELECT * FROM targets WHERE invoke_id IN ({marks}) ORDER BY instance_id"
+            for row in c.execute(query, ids):
+                targets[row["invoke_id"]].append(target_of(row))
         for row in c.execute(f"SELECT * FROM files WHERE invoke_id IN ({marks})", ids):
             files[row["invoke_id"]] = file_of(row)
     tags = tags_of(c, "invocation", ids)

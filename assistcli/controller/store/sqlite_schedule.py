@@ -43,7 +43,8 @@ def due_targets(c: sqlite3.Connection, now: float, limit: int) -> list[Result]:
         (now, limit),
     ).fetchall()
     ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
-    by_id = {inv.invoke_id: inv for inv in invocations_of(c, invocation_rows(c, ids))}
+    rows_of = invocation_rows(c, ids)
+    by_id = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
     return [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
 
 
@@ -158,7 +159,7 @@ def history(
         "LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
-    found = invocations_of(c, invocation_rows(c, [invoke_id]))
+    found = invocations_of(c, invocation_rows(c, [invoke_id]), with_targets=False)
     if not found:
         return [], 0
     results = []

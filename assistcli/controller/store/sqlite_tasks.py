@@ -101,7 +101,8 @@ def list_results(c: sqlite3.Connection, where: ResultFilter, page: PageRequest) 
         [*cond.params, page.limit, page.offset],
     ).fetchall()
     invoke_ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
-    by_id = {inv.invoke_id: inv for inv in invocations_of(c, invocation_rows(c, invoke_ids))}
+    found = invocations_of(c, invocation_rows(c, invoke_ids), with_targets=False)
+    by_id = {inv.invoke_id: inv for inv in found}
     items = [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
     return Page(items=items, total=int(total), request=page)
 
