@@ -215,7 +215,7 @@ def test_undelivered_records_are_aborted(run: Callable[[Scenario], None]) -> Non
     async def scenario(store: Store) -> None:
         await store.insert_invocation(invocation("t-old", "mi-1", created=10.0))
         await store.insert_invocation(invocation("t-new", "mi-1", created=50.0))
-        assert await store.abort_undelivered(created_before=20.0, now=60.0) == 1
+        assert await store.abort_undelivered(queued_before=20.0, now=60.0) == 1
         old, new = await store.get_invocation("t-old"), await store.get_invocation("t-new")
         assert old is not None and new is not None
         record = old.targets[0]
@@ -292,8 +292,8 @@ def test_a_leased_record_is_not_aborted_until_its_lease_ends(
         await store.add_instance(fleet_instance("mi-1"))
         await store.insert_invocation(invocation("t-1", "mi-1", created=10.0))
         await store.claim_deliveries("mi-1", 50.0, 30.0, 10, [])
-        assert await store.abort_undelivered(created_before=60.0, now=70.0) == 0
-        assert await store.abort_undelivered(created_before=60.0, now=81.0) == 1
+        assert await store.abort_undelivered(queued_before=60.0, now=70.0) == 0
+        assert await store.abort_undelivered(queued_before=60.0, now=81.0) == 1
 
     run(scenario)
 

@@ -134,9 +134,10 @@ class Store(abc.ABC):
         Cancelled, running ones Stopping; finished ones are left alone. Sets StopTime."""
 
     @abc.abstractmethod
-    async def abort_undelivered(self, created_before: float, now: float) -> int:
-        """Records still Pending that were created before `created_before` and are not under a
-        valid delivery lease end Aborted with ErrorCode DeliveryTimeout. Returns how many."""
+    async def abort_undelivered(self, queued_before: float, now: float) -> int:
+        """Records still Pending since before `queued_before` (their creation, or the fire that
+        queued a periodic run) and not under a valid delivery lease end Aborted with ErrorCode
+        DeliveryTimeout; a periodic record then waits for its next fire. Returns how many."""
 
     @abc.abstractmethod
     async def abandon_silent_runs(self, now: float, silent_for: float) -> int:

@@ -129,11 +129,11 @@ def stop_targets(
     refresh_status(c, [invoke_id])
 
 
-def abort_undelivered(c: sqlite3.Connection, created_before: float, now: float) -> int:
+def abort_undelivered(c: sqlite3.Connection, queued_before: float, now: float) -> int:
     rows = c.execute(
         "SELECT * FROM targets WHERE status = 'Pending' AND queued_at < ? "
         "AND (lease_until IS NULL OR lease_until < ?)",
-        (created_before, now),
+        (queued_before, now),
     ).fetchall()
     error = ("DeliveryTimeout", "The command delivery has been timeout.")
     schedule.end_runs(c, [target_of(r) for r in rows], st.ABORTED, error, now)
