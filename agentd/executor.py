@@ -21,11 +21,10 @@ from pathlib import Path
 from agentd import accounts
 from agentd.files import write_file
 from agentd.outcome import Outcome, invalid
-from assistcli.api.agent import OUTPUT_LIMIT, Task
+from assistcli.api.agent import INTERPRETERS, OUTPUT_LIMIT, Task
 
 KILL_GRACE = 3.0  # seconds between TERM and KILL
 CHUNK_INTERVAL = 1.0  # seconds between streamed output reports
-INTERPRETER = {"RunShellScript": "sh", "RunPowerShellScript": "powershell", "RunBatScript": "cmd"}
 
 Emit = Callable[[bytes], None]
 
@@ -60,7 +59,7 @@ class Execution:
 
     def _prepare(self) -> Outcome | tuple[list[str], accounts.Account, str]:
         task = self.task
-        if INTERPRETER.get(task.command_type) not in self.interpreters:
+        if INTERPRETERS.get(task.command_type) not in self.interpreters:
             return invalid(
                 "CommandNotApplicable",
                 "The OS type of the instance does not support the specified command type.",

@@ -26,6 +26,8 @@ MAX_WAIT = 30.0  # seconds a poll may be held open
 OUTPUT_LIMIT = 24 * 1024  # bytes of output kept per run; the rest is counted in Dropped
 
 EVENTS = ("started", "output", "finished")
+# The interpreter each command type needs; agents report which ones their host has.
+INTERPRETERS = {"RunShellScript": "sh", "RunPowerShellScript": "powershell", "RunBatScript": "cmd"}
 # Per-instance outcomes an agent may report for a run.
 FINAL_STATUSES = ("Success", "Failed", "Invalid", "Timeout", "Error", "Terminated")
 

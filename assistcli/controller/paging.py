@@ -46,5 +46,10 @@ def page_fields(page: Page[Any]) -> dict[str, Any]:
         "TotalCount": page.total,
         "PageNumber": request.offset // request.limit + 1,
         "PageSize": request.limit,
-        "NextToken": encode_token(request.offset + len(page.items)) if page.has_more else "",
+        "NextToken": next_token(page),
     }
+
+
+def next_token(page: Page[Any]) -> str:
+    """The token of the page after `page`; empty on the last page."""
+    return encode_token(page.request.offset + len(page.items)) if page.has_more else ""

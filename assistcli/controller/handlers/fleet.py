@@ -100,14 +100,9 @@ async def describe_managed_instances(ctx: Context, args: Args) -> dict[str, Any]
     found = await ctx.store.list_instances(where, page_request(args))
     stats = await ctx.store.instance_stats([i.instance_id for i in found.items])
     instances = [
-        views.managed_instance(i, stats[i.instance_id], _connected(ctx, i)) for i in found.items
+        views.managed_instance(i, stats[i.instance_id], ctx.agent_online(i)) for i in found.items
     ]
     return {"Instances": instances, **page_fields(found)}
-
-
-def _connected(ctx: Context, instance: Instance) -> bool:
-    last = instance.last_heartbeat
-    return last is not None and ctx.now - last <= ctx.settings.heartbeat_window
 
 
 async def existing_instance(ctx: Context, instance_id: str) -> Instance:
@@ -146,7 +141,7 @@ async def describe_cloud_assistant_status(ctx: Context, args: Args) -> dict[str,
     found = await ctx.store.list_instances(where, page_request(args))
     stats = await ctx.store.instance_stats([i.instance_id for i in found.items])
     rows = [
-        views.assistant_status(i, stats[i.instance_id], _connected(ctx, i)) for i in found.items
+        views.assistant_status(i, stats[i.instance_id], ctx.agent_online(i)) for i in found.items
     ]
     return {
         "InstanceCloudAssistantStatusSet": {"InstanceCloudAssistantStatus": rows},

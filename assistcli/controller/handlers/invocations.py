@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from assistcli.api import status as st
+from assistcli.api.agent import INTERPRETERS
 from assistcli.api.codec import Args
 from assistcli.controller import content, frequency, views
 from assistcli.controller.context import Context
@@ -64,12 +65,10 @@ async def _store(ctx: Context, invocation: Invocation) -> None:
 
 def dry_run(ctx: Context, command: Command, instances: list[Instance]) -> dict[str, Any]:
     """What a real run would meet on each instance; nothing is stored or run."""
-    needs = {"RunShellScript": "sh", "RunPowerShellScript": "powershell", "RunBatScript": "cmd"}
     found = []
     for instance in instances:
-        beat = instance.last_heartbeat
-        online = beat is not None and ctx.now - beat <= ctx.settings.heartbeat_window
-        applicable = needs[command.type] in instance.interpreters
+        online = ctx.agent_online(instance)
+        applicable = INTERPRETERS[command.type] in instance.interpreters
         problem = "" if online else "ClientNotRunning"
         problem = problem or ("" if applicable else "CommandNotApplicable")
         found.append(

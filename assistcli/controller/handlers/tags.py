@@ -7,7 +7,7 @@ from typing import Any
 from assistcli.api.codec import Args
 from assistcli.controller.context import Context
 from assistcli.controller.models import PageRequest
-from assistcli.controller.paging import decode_token, encode_token
+from assistcli.controller.paging import decode_token, next_token
 from assistcli.controller.tags import tag_filter, tags_to_set
 from assistcli.errors import ApiError, missing
 
@@ -56,5 +56,4 @@ async def list_tag_resources(ctx: Context, args: Args) -> dict[str, Any]:
         {"ResourceId": rid, "ResourceType": args.text("ResourceType"), "TagKey": k, "TagValue": v}
         for rid, k, v in found.items
     ]
-    next_token = encode_token(page.offset + len(found.items)) if found.has_more else ""
-    return {"TagResources": {"TagResource": rows}, "NextToken": next_token}
+    return {"TagResources": {"TagResource": rows}, "NextToken": next_token(found)}
