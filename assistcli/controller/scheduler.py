@@ -85,17 +85,16 @@ class Scheduler:
         due = await self.store.due_targets(now, BATCH)
         fires = [plan(r.target, r.invocation, now, self.misfire_grace) for r in due]
         started = await self.store.record_fires(fires, now)
-        for fire in fires:
-            if fire.outcome != "run":
-                logger.info(
-                    "skipped the %s fire of %s on %s: %s",
-                    utc(fire.fire_time).isoformat(),
-                    fire.invoke_id,
-                    fire.instance_id,
-                    "missed by more than the grace period"
-                    if fire.outcome == "late"
-                    else "its previous run is still going",
-                )
+        skipped = [fire for fire in fires if fire.outcome != "run"]
+        if skipped:  # each is in the fires table with its reason; one line here is enough
+            late = sum(fire.outcome == "late" for fire in skipped)
+            logger.info(
+                "skipped %d fires: %d missed by more than the grace period, %d while the "
+                "previous run was still going",
+                len(skipped),
+                late,
+                len(skipped) - late,
+            )
         self.notifier.notify({f.instance_id for f in started})
         return len(due) == BATCH
 
