@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -18,14 +17,8 @@ from assistcli.controller import content
 from assistcli.controller.context import Context
 from assistcli.controller.ids import new_id, new_secret
 from assistcli.controller.models import Activation, Delivery, Instance
+from assistcli.controller.sessions import Session, secret_hash
 from assistcli.errors import ApiError
-
-HEARTBEAT_REFRESH = 10.0  # seconds; LastHeartbeatTime is at most this stale
-
-
-def secret_hash(secret: str) -> str:
-    """Secrets are long and random, so one SHA-256 is enough to keep them unreadable at rest."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -38,17 +31,11 @@ async def read_json(request: Request) -> dict[str, Any]:
     return body
 
 
-async def authenticated(ctx: Context, request: Request) -> Instance:
-    """The instance whose id and secret the request carries."""
-    instance_id = request.headers.get(proto.INSTANCE_HEADER, "")
+async def authenticated(ctx: Context, request: Request) -> Session:
+    """The session of the instance whose id and secret the request carries."""
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    instance = await ctx.store.get_instance(instance_id) if instance_id else None
-    if instance is None:
-        raise ApiError("Agent.NotRegistered")
-    expected = instance.secret_hash.encode()
-    if scheme != "Bearer" or not hmac.compare_digest(expected, secret_hash(secret).encode()):
-        raise ApiError("Agent.InvalidCredential")
-    return instance
+    instance_id = request.headers.get(proto.INSTANCE_HEADER, "")
+    return await ctx.sessions.authenticate(instance_id, secret if scheme == "Bearer" else "")
 
 
 # Registration -------------------------------------------------------------------------------
@@ -95,12 +82,15 @@ def _check_activation(ctx: Context, activation: Activation, code: str, request: 
 
 # Delivery -------------------------------------------------------------------------------------
 async def poll(ctx: Context, request: Request) -> dict[str, Any]:
-    instance = await authenticated(ctx, request)
+    session = await authenticated(ctx, request)
     body = await read_json(request)
     active = [str(i) for i in body.get("active", []) if isinstance(i, str)]
     wait = _number(body.get("wait", 0), proto.MAX_WAIT)
     facts = proto.HostFacts.from_wire(body)
-    await _heartbeat(ctx, instance, facts, len(active))
+    instance_id = session.instance_id
+    if await ctx.sessions.beat(session, facts, len(active), ctx.now):
+        await ctx.store.fire_reboots(instance_id, facts.boot_id, ctx.now)
+        ctx.notifier.notify([instance_id])
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     # With the body read, the next ASGI message is the client hanging up: no task may be leased
@@ -108,10 +98,13 @@ async def poll(ctx: Context, request: Request) -> dict[str, Any]:
     hung_up = asyncio.ensure_future(request.receive())
     try:
         while not hung_up.done():
-            with ctx.notifier.subscribe(instance.instance_id) as woken:
-                answer = await _look(ctx, instance.instance_id, active)
-                if answer["tasks"] or answer["cancel"] or loop.time() >= deadline:
-                    return answer
+            with ctx.notifier.subscribe(instance_id) as woken:
+                if ctx.notifier.must_look(instance_id, active, time.time()):
+                    answer = await _look(ctx, instance_id, active, woken)
+                    if answer["tasks"] or answer["cancel"]:
+                        return answer
+                if loop.time() >= deadline:
+                    return {"tasks": [], "cancel": []}
                 waiting = asyncio.ensure_future(woken.wait())
                 await asyncio.wait(
                     {waiting, hung_up},
@@ -124,33 +117,19 @@ async def poll(ctx: Context, request: Request) -> dict[str, Any]:
         hung_up.cancel()
 
 
-async def _heartbeat(
-    ctx: Context, instance: Instance, facts: proto.HostFacts, active_tasks: int
-) -> None:
-    """Record the poll, and fire reboot tasks if the instance booted. An unchanged instance that
-    polled moments ago is not written again: agents re-poll at once after each task."""
-    rebooted = bool(facts.boot_id) and facts.boot_id != instance.boot_id
-    before = (proto.HostFacts.from_wire(_facts_of(instance)), instance.active_task_count)
-    for name, value in facts.to_wire().items():
-        setattr(instance, name, value)
-    instance.active_task_count = active_tasks
-    last = instance.last_heartbeat or 0.0
-    if before != (facts, active_tasks) or ctx.now - last >= HEARTBEAT_REFRESH:
-        await ctx.store.heartbeat(instance, ctx.now)
-    if rebooted:
-        await ctx.store.fire_reboots(instance.instance_id, facts.boot_id, ctx.now)
-
-
-def _facts_of(instance: Instance) -> dict[str, Any]:
-    return {name: getattr(instance, name) for name in proto.HostFacts.__dataclass_fields__}
-
-
-async def _look(ctx: Context, instance_id: str, active: list[str]) -> dict[str, Any]:
+async def _look(
+    ctx: Context, instance_id: str, active: list[str], woken: asyncio.Event
+) -> dict[str, Any]:
     """Lease the instance's deliverable tasks; name those it runs that should stop."""
+    now, limit = time.time(), ctx.settings.tasks_per_poll
     deliveries = await ctx.store.claim_deliveries(
-        instance_id, time.time(), ctx.settings.lease, ctx.settings.tasks_per_poll, active
+        instance_id, now, ctx.settings.lease, limit, active
     )
-    cancel = await ctx.store.records_to_cancel(instance_id, active)
+    cancel = await ctx.store.records_to_cancel(instance_id, active) if active else []
+    # Found everything there was, unless the batch was full, or news came while it looked.
+    complete = len(deliveries) < limit and not cancel and not woken.is_set()
+    leased = [d.target.invoke_id for d in deliveries]
+    ctx.notifier.looked(instance_id, leased, complete, now)
     return {"tasks": [_task(ctx, d).to_wire() for d in deliveries], "cancel": cancel}
 
 
@@ -214,7 +193,7 @@ def _well_formed(item: proto.Report) -> bool:
 
 
 async def report(ctx: Context, request: Request) -> dict[str, Any]:
-    instance = await authenticated(ctx, request)
+    session = await authenticated(ctx, request)
     body = await read_json(request)
     try:
         reports = [proto.Report.from_wire(item) for item in body.get("reports", [])]
@@ -224,9 +203,9 @@ async def report(ctx: Context, request: Request) -> dict[str, Any]:
         if not _well_formed(item):
             raise ApiError.of("Agent.InvalidRequest", why=f"bad report {item.report_id}.")
     # Reports on records the instance does not have (another instance's, say) change nothing.
-    unknown = await ctx.store.apply_reports(
-        instance.instance_id, reports, ctx.now, proto.OUTPUT_LIMIT
-    )
+    instance_id = session.instance_id
+    unknown = await ctx.store.apply_reports(instance_id, reports, ctx.now, proto.OUTPUT_LIMIT)
+    ctx.notifier.acknowledged(instance_id, {r.invoke_id for r in reports} - unknown)
     return {
         "acked": [r.report_id for r in reports if r.invoke_id not in unknown],
         "rejected": [r.report_id for r in reports if r.invoke_id in unknown],

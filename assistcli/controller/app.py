@@ -29,6 +29,7 @@ from assistcli.controller.notifier import LocalNotifier
 from assistcli.controller.responses import error_response, json_response
 from assistcli.controller.rpc import dispatch
 from assistcli.controller.scheduler import Scheduler
+from assistcli.controller.sessions import Sessions
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
 from assistcli.errors import ApiError
@@ -68,17 +69,25 @@ Work = Callable[[Context, Request], Awaitable[tuple[str, dict[str, Any]]]]
 
 
 def endpoint(
-    settings: Settings, store: Store, notifier: LocalNotifier, work: Work
+    settings: Settings,
+    store: Store,
+    notifier: LocalNotifier,
+    sessions: Sessions,
+    work: Work,
+    *,
+    quiet: bool = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint around `work` -> (what to log, response fields): one request id, one error
-    shape, one log line per request (never its parameters)."""
+    shape, one log line per request (never its parameters). A `quiet` endpoint logs its
+    successes at DEBUG only: agents poll all the time, and a line per poll is noise that costs
+    the controller a measurable share of its CPU."""
 
     async def serve(request: Request) -> Response:
         rid, started = request_id(), time.monotonic()
         host = request.url.hostname or "localhost"
         what = request.url.path
         try:
-            ctx = Context(store=store, settings=settings, notifier=notifier, now=time.time())
+            ctx = Context(store, settings, notifier, sessions, now=time.time())
             what, result = await work(ctx, request)
             response = json_response({"RequestId": rid, **result})
         except ApiError as error:
@@ -87,7 +96,9 @@ def endpoint(
             logger.exception("request %s (%s) failed", rid, what)
             response = error_response(ApiError("InternalError"), rid, host)
         elapsed = (time.monotonic() - started) * 1000
-        logger.info("%s %s %d %.1fms", rid, what, response.status_code, elapsed)
+        level = logging.DEBUG if quiet and response.status_code == 200 else logging.INFO
+        if logger.isEnabledFor(level):
+            logger.log(level, "%s %s %d %.1fms", rid, what, response.status_code, elapsed)
         return response
 
     return serve
@@ -111,9 +122,11 @@ def agent_route(
 
 def create_app(settings: Settings, store: Store) -> Starlette:
     notifier = LocalNotifier()
+    sessions = Sessions(store, settings.heartbeat_window)
 
-    def route(path: str, work: Work, methods: list[str]) -> Route:
-        return Route(path, endpoint(settings, store, notifier, work), methods=methods)
+    def route(path: str, work: Work, methods: list[str], quiet: bool = False) -> Route:
+        serve = endpoint(settings, store, notifier, sessions, work, quiet=quiet)
+        return Route(path, serve, methods=methods)
 
     async def healthz(request: Request) -> Response:
         return json_response({"Status": "ok"})
@@ -125,6 +138,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         background = [
             asyncio.create_task(reap(store, settings)),
             asyncio.create_task(scheduler.run()),
+            asyncio.create_task(sessions.run()),
         ]
         try:
             yield
@@ -145,8 +159,8 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     routes = [
         route("/", rpc, ["GET", "POST"]),
         route(agent.REGISTER, agent_route(agent.REGISTER, agent_api.register), ["POST"]),
-        route(agent.POLL, agent_route(agent.POLL, agent_api.poll), ["POST"]),
-        route(agent.REPORT, agent_route(agent.REPORT, agent_api.report), ["POST"]),
+        route(agent.POLL, agent_route(agent.POLL, agent_api.poll), ["POST"], quiet=True),
+        route(agent.REPORT, agent_route(agent.REPORT, agent_api.report), ["POST"], quiet=True),
         Route("/healthz", healthz),
     ]
     return Starlette(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from assistcli.controller.models import Instance
 from assistcli.controller.notifier import LocalNotifier
+from assistcli.controller.sessions import Sessions
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
 
@@ -15,6 +16,7 @@ class Context:
     store: Store
     settings: Settings
     notifier: LocalNotifier
+    sessions: Sessions
     now: float  # the request's arrival, POSIX seconds
 
     def agent_online(self, instance: Instance) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from assistcli.api.agent import HostFacts
+
 Tag = tuple[str, str]
 
 
@@ -134,6 +136,16 @@ class Instance:
     last_heartbeat: float | None = None
     active_task_count: int = 0
     tags: list[Tag] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """An agent's poll, as the store keeps it."""
+
+    instance_id: str
+    time: float
+    active_tasks: int
+    facts: HostFacts | None = None  # what the agent says of its host, when that changed
 
 
 @dataclass(slots=True, kw_only=True)

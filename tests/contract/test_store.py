@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from assistcli.api.agent import Report
+from assistcli.api.agent import HostFacts, Report
 from assistcli.controller.models import (
     Activation,
     Command,
     CommandFilter,
+    Heartbeat,
     Instance,
     InstanceFilter,
     Invocation,
@@ -387,9 +388,8 @@ def test_heartbeats_and_instance_listing(run: Callable[[Scenario], None]) -> Non
     async def scenario(store: Store) -> None:
         await store.add_instance(fleet_instance("mi-1"))
         await store.add_instance(fleet_instance("mi-2"))
-        beat = fleet_instance("mi-1")
-        beat.agent_version, beat.interpreters, beat.hostname = "1.2", ["sh"], "web"
-        await store.heartbeat(beat, now=500.0)
+        facts = HostFacts(hostname="web", agent_version="1.2", interpreters=["sh"], boot_id="b")
+        await store.record_heartbeats([Heartbeat("mi-1", 500.0, 2, facts)])
         found = await store.get_instance("mi-1")
         assert found is not None
         assert (found.agent_version, found.interpreters, found.last_heartbeat) == (
@@ -397,6 +397,12 @@ def test_heartbeats_and_instance_listing(run: Callable[[Scenario], None]) -> Non
             ["sh"],
             500.0,
         )
+        assert (found.hostname, found.boot_id, found.active_task_count) == ("web", "b", 2)
+        # A beat without facts moves the heartbeat on and keeps what the host said before.
+        await store.record_heartbeats([Heartbeat("mi-1", 510.0, 0), Heartbeat("mi-gone", 510.0, 0)])
+        found = await store.get_instance("mi-1")
+        assert found is not None
+        assert (found.hostname, found.last_heartbeat, found.active_task_count) == ("web", 510.0, 0)
         connected = await store.list_instances(InstanceFilter(connected_since=400.0), PageRequest())
         assert [i.instance_id for i in connected.items] == ["mi-1"]
         offline = await store.list_instances(
@@ -417,7 +423,7 @@ def test_heartbeats_and_instance_listing(run: Callable[[Scenario], None]) -> Non
 def test_runs_of_silent_agents_end_after_their_timeout(run: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
         await store.add_instance(fleet_instance("mi-1"))
-        await store.heartbeat(fleet_instance("mi-1"), now=100.0)
+        await store.record_heartbeats([Heartbeat("mi-1", 100.0, 0)])
         await store.insert_invocation(invocation("t-1", "mi-1"))  # Timeout 60
         await store.apply_reports("mi-1", [report("t-1", 0, "started")], 100.0, 10)  # at 10.0
         assert await store.abandon_silent_runs(now=500.0, silent_for=600.0) == 0

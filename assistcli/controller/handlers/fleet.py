@@ -8,11 +8,11 @@ from typing import Any
 
 from assistcli.api.codec import Args
 from assistcli.controller import views
-from assistcli.controller.agent_api import secret_hash
 from assistcli.controller.context import Context
 from assistcli.controller.ids import new_id, new_secret
 from assistcli.controller.models import Activation, Instance, InstanceFilter
 from assistcli.controller.paging import page_fields, page_request
+from assistcli.controller.sessions import secret_hash
 from assistcli.controller.tags import tag_filter, tags_to_set
 from assistcli.errors import ApiError
 
@@ -117,6 +117,8 @@ async def deregister_managed_instance(ctx: Context, args: Args) -> dict[str, Any
     removed = await ctx.store.deregister_instance(instance_id)
     if removed is None:
         raise ApiError.of("InvalidInstanceId.NotFound", instance_id=instance_id)
+    ctx.sessions.forget(instance_id)
+    ctx.notifier.forget(instance_id)
     stats = await ctx.store.instance_stats([instance_id])
     shown = views.managed_instance(removed, stats[instance_id], connected=False)
     for field in ("Connected", "Tags"):

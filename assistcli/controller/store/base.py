@@ -16,6 +16,7 @@ from assistcli.controller.models import (
     CommandFilter,
     Delivery,
     Fire,
+    Heartbeat,
     Instance,
     InstanceFilter,
     InstanceStats,
@@ -168,9 +169,10 @@ class Store(abc.ABC):
         was removed, or None if it did not exist."""
 
     @abc.abstractmethod
-    async def heartbeat(self, instance: Instance, now: float) -> None:
-        """Record that the instance's agent polled at `now`, with what it says of itself
-        (agent version, OS, host name, boot id, time zone, interpreters, active tasks)."""
+    async def record_heartbeats(self, beats: Sequence[Heartbeat]) -> None:
+        """Record that each instance's agent polled at the beat's time (LastHeartbeatTime), how
+        many tasks it runs and, where given, what it says of its host (agent version, OS, host
+        name, boot id, time zone, interpreters). Beats of unknown instances change nothing."""
 
     # Activations ----------------------------------------------------------------------------------
     @abc.abstractmethod

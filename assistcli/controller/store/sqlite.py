@@ -22,6 +22,7 @@ from assistcli.controller.models import (
     CommandFilter,
     Delivery,
     Fire,
+    Heartbeat,
     Instance,
     InstanceFilter,
     InstanceStats,
@@ -291,8 +292,9 @@ class SqliteStore(Store):
     async def deregister_instance(self, instance_id: str) -> Instance | None:
         return await self._run(fleet.deregister_instance, instance_id)
 
-    async def heartbeat(self, instance: Instance, now: float) -> None:
-        await self._run(fleet.heartbeat, instance, now)
+    async def record_heartbeats(self, beats: Sequence[Heartbeat]) -> None:
+        if beats:
+            await self._run(fleet.record_heartbeats, beats)
 
     async def insert_activation(self, activation: Activation) -> None:
         await self._run(fleet.insert_activation, activation)

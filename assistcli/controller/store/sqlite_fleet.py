@@ -13,10 +13,11 @@ from dataclasses import fields
 from typing import Any
 
 from assistcli.api import status as st
-from assistcli.api.agent import Report
+from assistcli.api.agent import HostFacts, Report
 from assistcli.controller.models import (
     Activation,
     Delivery,
+    Heartbeat,
     Instance,
     InstanceFilter,
     InstanceStats,
@@ -40,7 +41,8 @@ from assistcli.controller.store.sqlite_rows import (
 
 INSTANCE_FIELDS = [f.name for f in fields(Instance) if f.name != "tags"]
 ACTIVATION_FIELDS = [f.name for f in fields(Activation) if f.name != "tags"]
-HEARTBEAT_FIELDS = [
+# What a poll may change of an instance's host facts; machine_id is fixed at registration.
+FACT_FIELDS = [
     "agent_version",
     "os_type",
     "os_version",
@@ -48,7 +50,6 @@ HEARTBEAT_FIELDS = [
     "boot_id",
     "timezone",
     "interpreters",
-    "active_task_count",
 ]
 
 
@@ -124,14 +125,22 @@ def deregister_instance(c: sqlite3.Connection, instance_id: str) -> Instance | N
     return page.items[0]
 
 
-def heartbeat(c: sqlite3.Connection, instance: Instance, now: float) -> None:
-    values = [getattr(instance, name) for name in HEARTBEAT_FIELDS]
-    values[HEARTBEAT_FIELDS.index("interpreters")] = json.dumps(instance.interpreters)
-    assignments = ", ".join(f"{name} = ?" for name in HEARTBEAT_FIELDS)
-    c.execute(
-        f"UPDATE instances SET {assignments}, last_heartbeat = ? WHERE instance_id = ?",
-        [*values, now, instance.instance_id],
+def record_heartbeats(c: sqlite3.Connection, beats: Sequence[Heartbeat]) -> None:
+    c.executemany(
+        "UPDATE instances SET last_heartbeat = ?, active_task_count = ? WHERE instance_id = ?",
+        [(b.time, b.active_tasks, b.instance_id) for b in beats],
     )
+    assignments = ", ".join(f"{name} = ?" for name in FACT_FIELDS)
+    c.executemany(
+        f"UPDATE instances SET {assignments} WHERE instance_id = ?",
+        [(*fact_values(b.facts), b.instance_id) for b in beats if b.facts is not None],
+    )
+
+
+def fact_values(facts: HostFacts) -> list[Any]:
+    values = [getattr(facts, name) for name in FACT_FIELDS]
+    values[FACT_FIELDS.index("interpreters")] = json.dumps(facts.interpreters)
+    return values
 
 
 # Activations ----------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+"""What the controller remembers of each agent between its requests.
+
+Agents poll all the time: reading the instance to check its secret, and writing its heartbeat,
+on every poll would make an idle fleet the controller's largest cost. So a verified secret is
+remembered until the instance is deregistered, and heartbeats are gathered in memory and written
+in one transaction every FLUSH_INTERVAL seconds. A poll that changes what the agent says of its
+host, or that comes from an agent the store may show as offline, is written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+
+from assistcli.api.agent import HostFacts
+from assistcli.controller.models import Heartbeat, Instance
+from assistcli.controller.store import Store
+from assistcli.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 2.0  # seconds: LastHeartbeatTime is at most about this stale
+
+
+def secret_hash(secret: str) -> str:
+    """Secrets are long and random, so one SHA-256 is enough to keep them unreadable at rest."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class Session:
+    instance_id: str
+    secret_hash: str
+    facts: HostFacts  # as stored
+    stored: float  # the time of the last heartbeat written
+
+
+class Sessions:
+    def __init__(self, store: Store, online_window: float) -> None:
+        self.store = store
+        self.online_window = online_window
+        self._sessions: dict[str, Session] = {}
+        self._due: dict[str, Heartbeat] = {}  # beats waiting for the next flush
+        self._gone: set[str] = set()  # deregistered while their instance was being read
+
+    async def authenticate(self, instance_id: str, secret: str) -> Session:
+        """The session of the instance whose id and secret an agent's request carries."""
+        session = self._sessions.get(instance_id)
+        if session is None:
+            instance = await self.store.get_instance(instance_id) if instance_id else None
+            if instance is None:
+                raise ApiError("Agent.NotRegistered")
+            session = _session_of(instance)
+        if not hmac.compare_digest(session.secret_hash, secret_hash(secret)):
+            raise ApiError("Agent.InvalidCredential")
+        if instance_id in self._gone:
+            raise ApiError("Agent.NotRegistered")
+        self._sessions.setdefault(instance_id, session)
+        return session
+
+    def forget(self, instance_id: str) -> None:
+        """The instance is deregistered: its agent is not let in again."""
+        self._sessions.pop(instance_id, None)
+        self._due.pop(instance_id, None)
+        self._gone.add(instance_id)
+
+    async def beat(self, session: Session, facts: HostFacts, active_tasks: int, now: float) -> bool:
+        """Record a poll; True when the agent reports a boot other than the stored one."""
+        rebooted = bool(facts.boot_id) and facts.boot_id != session.facts.boot_id
+        if facts != session.facts or now - session.stored > self.online_window / 2:
+            self._due.pop(session.instance_id, None)
+            beat = Heartbeat(session.instance_id, now, active_tasks, facts)
+            await self.store.record_heartbeats([beat])
+            session.facts, session.stored = facts, max(session.stored, now)
+        else:
+            self._due[session.instance_id] = Heartbeat(session.instance_id, now, active_tasks)
+        return rebooted
+
+    async def flush(self) -> None:
+        beats, self._due = self._due, {}
+        try:
+            await self.store.record_heartbeats(list(beats.values()))
+        except Exception:
+            self._due = beats | self._due  # newer beats win; the next flush tries again
+            raise
+        for beat in beats.values():
+            session = self._sessions.get(beat.instance_id)
+            if session is not None:
+                session.stored = max(session.stored, beat.time)
+
+    async def run(self) -> None:
+        """Write the gathered heartbeats every FLUSH_INTERVAL seconds until cancelled; the last
+        ones are written on the way out."""
+        try:
+            while True:
+                await asyncio.sleep(FLUSH_INTERVAL)
+                try:
+                    await self.flush()
+                except Exception:
+                    logger.exception("writing heartbeats failed; retrying")
+        finally:
+            with contextlib.suppress(Exception):
+                await self.flush()
+
+
+def _session_of(instance: Instance) -> Session:
+    facts = HostFacts(**{name: getattr(instance, name) for name in HostFacts.__dataclass_fields__})
+    return Session(
+        instance_id=instance.instance_id,
+        secret_hash=instance.secret_hash,
+        facts=facts,
+        stored=instance.last_heartbeat or 0.0,
+    )

@@ -1,0 +1,126 @@
+"""Agent sessions against a real SQLite store: remembered secrets and gathered heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from assistcli.api.agent import HostFacts
+from assistcli.controller.models import Instance
+from assistcli.controller.sessions import Sessions, secret_hash
+from assistcli.controller.store import Store
+from assistcli.controller.store.sqlite import SqliteStore
+from assistcli.errors import ApiError
+
+FACTS = HostFacts(hostname="web", boot_id="boot-1", interpreters=["sh"])
+WINDOW = 120.0  # the heartbeat window: an agent polled within it counts as connected
+
+
+def run(tmp_path: Path, scenario: Callable[[Store, Sessions], Awaitable[None]]) -> None:
+    async def main() -> None:
+        store = SqliteStore(tmp_path / "assist.db")
+        await store.open()
+        try:
+            await store.add_instance(
+                Instance(
+                    instance_id="mi-1",
+                    instance_name="web",
+                    registration_time=1.0,
+                    secret_hash=secret_hash("s3cret"),
+                    **FACTS.to_wire(),
+                )
+            )
+            await scenario(store, Sessions(store, WINDOW))
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+async def last_heartbeat(store: Store) -> float | None:
+    instance = await store.get_instance("mi-1")
+    assert instance is not None
+    return instance.last_heartbeat
+
+
+def test_a_secret_is_checked_against_the_store_then_remembered(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        with pytest.raises(ApiError) as unknown:
+            await sessions.authenticate("mi-nope", "s3cret")
+        assert unknown.value.code == "Agent.NotRegistered"
+        with pytest.raises(ApiError) as wrong:
+            await sessions.authenticate("mi-1", "guess")
+        assert wrong.value.code == "Agent.InvalidCredential"
+        session = await sessions.authenticate("mi-1", "s3cret")
+        assert session.instance_id == "mi-1" and session.facts == FACTS
+        await store.deregister_instance("mi-1")
+        assert await sessions.authenticate("mi-1", "s3cret") is session  # from memory
+        sessions.forget("mi-1")  # what DeregisterManagedInstance does
+        with pytest.raises(ApiError) as gone:
+            await sessions.authenticate("mi-1", "s3cret")
+        assert gone.value.code == "Agent.NotRegistered"
+
+    run(tmp_path, scenario)
+
+
+def test_first_beat_is_written_at_once_and_later_ones_at_the_flush(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        session = await sessions.authenticate("mi-1", "s3cret")
+        assert not await sessions.beat(session, FACTS, 0, now=1000.0)
+        assert await last_heartbeat(store) == 1000.0  # offline as far as the store knew
+        await sessions.beat(session, FACTS, 2, now=1025.0)
+        assert await last_heartbeat(store) == 1000.0  # gathered
+        await sessions.flush()
+        instance = await store.get_instance("mi-1")
+        assert instance is not None
+        assert (instance.last_heartbeat, instance.active_task_count) == (1025.0, 2)
+        await sessions.flush()  # nothing gathered: nothing written
+        assert await last_heartbeat(store) == 1025.0
+
+    run(tmp_path, scenario)
+
+
+def test_changed_host_facts_are_written_at_once_and_a_new_boot_is_told(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        session = await sessions.authenticate("mi-1", "s3cret")
+        await sessions.beat(session, FACTS, 0, now=1000.0)
+        rebooted = HostFacts(hostname="web2", boot_id="boot-2", interpreters=["sh"])
+        assert await sessions.beat(session, rebooted, 0, now=1010.0)
+        instance = await store.get_instance("mi-1")
+        assert instance is not None
+        assert (instance.hostname, instance.boot_id, instance.last_heartbeat) == (
+            "web2",
+            "boot-2",
+            1010.0,
+        )
+        assert not await sessions.beat(session, rebooted, 0, now=1020.0)  # told once
+
+    run(tmp_path, scenario)
+
+
+def test_a_beat_that_might_show_offline_is_not_held_back(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        session = await sessions.authenticate("mi-1", "s3cret")
+        await sessions.beat(session, FACTS, 0, now=1000.0)
+        await sessions.beat(session, FACTS, 0, now=1000.0 + WINDOW / 2 + 1)
+        assert await last_heartbeat(store) == 1000.0 + WINDOW / 2 + 1
+
+    run(tmp_path, scenario)
+
+
+def test_the_flusher_writes_what_is_gathered_when_it_stops(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        session = await sessions.authenticate("mi-1", "s3cret")
+        await sessions.beat(session, FACTS, 0, now=1000.0)
+        await sessions.beat(session, FACTS, 1, now=1001.0)
+        flusher = asyncio.create_task(sessions.run())
+        await asyncio.sleep(0)
+        flusher.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await flusher
+        assert await last_heartbeat(store) == 1001.0
+
+    run(tmp_path, scenario)
