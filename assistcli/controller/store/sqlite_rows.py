@@ -140,11 +140,14 @@ def invocations_of(
 
 
 def refresh_status(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> None:
-    """Recompute the task-level statuses from the per-instance ones."""
+    """Recompute the task-level statuses from the per-instance ones (which statuses occur is
+    all they depend on: SQLite finds those without handing every record to Python)."""
     for invoke_id in invoke_ids:
         statuses = [
             row[0]
-            for row in c.execute("SELECT status FROM targets WHERE invoke_id = ?", (invoke_id,))
+            for row in c.execute(
+                "SELECT DISTINCT status FROM targets WHERE invoke_id = ?", (invoke_id,)
+            )
         ]
         c.execute(
             "UPDATE invocations SET status = ?, legacy_status = ? WHERE invoke_id = ?",
