@@ -10,10 +10,9 @@ import math
 import time
 from typing import Any
 
-from starlette.requests import Request
-
 from assistcli.api import agent as proto
 from assistcli.controller import content
+from assistcli.controller.agent_http import AgentRequest
 from assistcli.controller.context import Context
 from assistcli.controller.ids import new_id, new_secret
 from assistcli.controller.models import Activation, Delivery, Instance
@@ -21,9 +20,9 @@ from assistcli.controller.sessions import Session, secret_hash
 from assistcli.errors import ApiError
 
 
-async def read_json(request: Request) -> dict[str, Any]:
+def read_json(request: AgentRequest) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body())
+        body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError.of("Agent.InvalidRequest", why="the body is not JSON.") from None
     if not isinstance(body, dict):
@@ -31,16 +30,16 @@ async def read_json(request: Request) -> dict[str, Any]:
     return body
 
 
-async def authenticated(ctx: Context, request: Request) -> Session:
+async def authenticated(ctx: Context, request: AgentRequest) -> Session:
     """The session of the instance whose id and secret the request carries."""
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    instance_id = request.headers.get(proto.INSTANCE_HEADER, "")
+    instance_id = request.headers.get(proto.INSTANCE_HEADER.lower(), "")
     return await ctx.sessions.authenticate(instance_id, secret if scheme == "Bearer" else "")
 
 
 # Registration -------------------------------------------------------------------------------
-async def register(ctx: Context, request: Request) -> dict[str, Any]:
-    body = await read_json(request)
+async def register(ctx: Context, request: AgentRequest) -> dict[str, Any]:
+    body = read_json(request)
     activation = await ctx.store.get_activation(str(body.get("activation_id", "")))
     if activation is None:
         raise ApiError("InvalidActivationId.NotFound")
@@ -54,7 +53,7 @@ async def register(ctx: Context, request: Request) -> dict[str, Any]:
         activation_id=activation.activation_id,
         secret_hash=secret_hash(secret),
         resource_group_id=activation.resource_group_id,
-        intranet_ip=request.client.host if request.client else "",
+        intranet_ip=request.client_host,
         **{k: v for k, v in facts.to_wire().items() if k != "boot_id"},
     )
     numbered = None if body.get("instance_name") else (activation.instance_name or None)
@@ -67,23 +66,25 @@ async def register(ctx: Context, request: Request) -> dict[str, Any]:
     }
 
 
-def _check_activation(ctx: Context, activation: Activation, code: str, request: Request) -> None:
+def _check_activation(
+    ctx: Context, activation: Activation, code: str, request: AgentRequest
+) -> None:
     if not hmac.compare_digest(activation.code_hash, secret_hash(code)):
         raise ApiError("Activation.InvalidCode")
     if activation.disabled:
         raise ApiError("Activation.Disabled")
     if ctx.now > activation.creation_time + activation.time_to_live_hours * 3600:
         raise ApiError("Activation.Expired")
-    if activation.ip_address_range and request.client:
+    if activation.ip_address_range and request.client_host:
         network = ipaddress.ip_network(activation.ip_address_range, strict=False)
-        if ipaddress.ip_address(request.client.host) not in network:
+        if ipaddress.ip_address(request.client_host) not in network:
             raise ApiError("Activation.IpNotAllowed")
 
 
 # Delivery -------------------------------------------------------------------------------------
-async def poll(ctx: Context, request: Request) -> dict[str, Any]:
+async def poll(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     session = await authenticated(ctx, request)
-    body = await read_json(request)
+    body = read_json(request)
     active = [str(i) for i in body.get("active", []) if isinstance(i, str)]
     wait = _number(body.get("wait", 0), proto.MAX_WAIT)
     facts = proto.HostFacts.from_wire(body)
@@ -192,9 +193,9 @@ def _well_formed(item: proto.Report) -> bool:
     return numbers_ok and texts_ok and finished_ok and item.event in proto.EVENTS
 
 
-async def report(ctx: Context, request: Request) -> dict[str, Any]:
+async def report(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     session = await authenticated(ctx, request)
-    body = await read_json(request)
+    body = read_json(request)
     try:
         reports = [proto.Report.from_wire(item) for item in body.get("reports", [])]
     except (TypeError, ValueError, KeyError, AttributeError) as error:

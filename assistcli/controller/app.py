@@ -19,14 +19,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from assistcli.api import agent
 from assistcli.controller import agent_api
+from assistcli.controller.agent_http import AgentFront, Handler
 from assistcli.controller.auth import SignedRequest, authenticate
 from assistcli.controller.context import Context
 from assistcli.controller.ids import request_id
 from assistcli.controller.notifier import LocalNotifier
-from assistcli.controller.responses import error_response, json_response
+from assistcli.controller.responses import JSON_TYPE, answer, error_response, json_response
 from assistcli.controller.rpc import dispatch
 from assistcli.controller.scheduler import Scheduler
 from assistcli.controller.sessions import Sessions
@@ -69,37 +71,15 @@ Work = Callable[[Context, Request], Awaitable[tuple[str, dict[str, Any]]]]
 
 
 def endpoint(
-    settings: Settings,
-    store: Store,
-    notifier: LocalNotifier,
-    sessions: Sessions,
-    work: Work,
-    *,
-    quiet: bool = False,
+    work: Work, context: Callable[[], Context]
 ) -> Callable[[Request], Awaitable[Response]]:
-    """An endpoint around `work` -> (what to log, response fields): one request id, one error
-    shape, one log line per request (never its parameters). A `quiet` endpoint logs its
-    successes at DEBUG only: agents poll all the time, and a line per poll is noise that costs
-    the controller a measurable share of its CPU."""
+    """A Starlette endpoint around `work` -> (what to log, response fields)."""
 
     async def serve(request: Request) -> Response:
-        rid, started = request_id(), time.monotonic()
-        host = request.url.hostname or "localhost"
-        what = request.url.path
-        try:
-            ctx = Context(store, settings, notifier, sessions, now=time.time())
-            what, result = await work(ctx, request)
-            response = json_response({"RequestId": rid, **result})
-        except ApiError as error:
-            response = error_response(error, rid, host)
-        except Exception:
-            logger.exception("request %s (%s) failed", rid, what)
-            response = error_response(ApiError("InternalError"), rid, host)
-        elapsed = (time.monotonic() - started) * 1000
-        level = logging.DEBUG if quiet and response.status_code == 200 else logging.INFO
-        if logger.isEnabledFor(level):
-            logger.log(level, "%s %s %d %.1fms", rid, what, response.status_code, elapsed)
-        return response
+        status, body = await answer(
+            lambda: work(context(), request), request.url.path, request.url.hostname or "localhost"
+        )
+        return Response(body, status_code=status, media_type=JSON_TYPE)
 
     return serve
 
@@ -111,22 +91,12 @@ async def rpc(ctx: Context, request: Request) -> tuple[str, dict[str, Any]]:
     return call.action or "-", await dispatch(ctx, call)
 
 
-def agent_route(
-    path: str, handler: Callable[[Context, Request], Awaitable[dict[str, Any]]]
-) -> Work:
-    async def work(ctx: Context, request: Request) -> tuple[str, dict[str, Any]]:
-        return path, await handler(ctx, request)
-
-    return work
-
-
-def create_app(settings: Settings, store: Store) -> Starlette:
+def create_app(settings: Settings, store: Store) -> ASGIApp:
     notifier = LocalNotifier()
     sessions = Sessions(store, settings.heartbeat_window)
 
-    def route(path: str, work: Work, methods: list[str], quiet: bool = False) -> Route:
-        serve = endpoint(settings, store, notifier, sessions, work, quiet=quiet)
-        return Route(path, serve, methods=methods)
+    def context() -> Context:
+        return Context(store, settings, notifier, sessions, now=time.time())
 
     async def healthz(request: Request) -> Response:
         return json_response({"Status": "ok"})
@@ -157,15 +127,18 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         return error_response(error, request_id(), request.url.hostname or "localhost")
 
     routes = [
-        route("/", rpc, ["GET", "POST"]),
-        route(agent.REGISTER, agent_route(agent.REGISTER, agent_api.register), ["POST"]),
-        route(agent.POLL, agent_route(agent.POLL, agent_api.poll), ["POST"], quiet=True),
-        route(agent.REPORT, agent_route(agent.REPORT, agent_api.report), ["POST"], quiet=True),
+        Route("/", endpoint(rpc, context), methods=["GET", "POST"]),
         Route("/healthz", healthz),
     ]
-    return Starlette(
+    api = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
+    agent_routes: dict[str, Handler] = {
+        agent.REGISTER: agent_api.register,
+        agent.POLL: agent_api.poll,
+        agent.REPORT: agent_api.report,
+    }
+    return AgentFront(api, agent_routes, context)
 
 
 async def reap(store: Store, settings: Settings) -> None:

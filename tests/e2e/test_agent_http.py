@@ -1,0 +1,86 @@
+"""The agents' HTTP front: bad requests to `/agent/v1/*` get the API's error shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from agent_helpers import read_secret
+from conftest import Controller, create_activation, register
+
+from assistcli.api import agent as proto
+from assistcli.controller.agent_http import MAX_BODY, host_name
+
+pytestmark = pytest.mark.e2e
+
+
+def error_of(resp: requests.Response, status: int, code: str) -> dict[str, str]:
+    assert resp.headers["Content-Type"].startswith("application/json"), resp.text
+    body = resp.json()
+    assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}, body
+    assert (resp.status_code, body["Code"]) == (status, code), body
+    return body
+
+
+@pytest.fixture
+def identity(controller: Controller, tmp_path: Path) -> dict[str, str]:
+    """Headers of a registered instance (no agent runs for it)."""
+    activation_id, code = create_activation(controller, InstanceCount=1)
+    done = register(controller, activation_id, code, tmp_path / "agent")
+    assert done.returncode == 0, done.stderr
+    secret = read_secret(tmp_path / "agent")
+    return {proto.INSTANCE_HEADER: done.stdout.strip(), "Authorization": f"Bearer {secret}"}
+
+
+@pytest.mark.parametrize("path", [proto.REGISTER, proto.POLL, proto.REPORT])
+def test_other_methods_are_405(controller: Controller, path: str) -> None:
+    resp = requests.get(controller.url.rstrip("/") + path, timeout=10)
+    body = error_of(resp, 405, "UnsupportedHTTPMethod")
+    assert path in body["Message"]
+
+
+def test_unknown_agent_paths_are_404(controller: Controller) -> None:
+    resp = requests.post(controller.url.rstrip("/") + "/agent/v1/nope", json={}, timeout=10)
+    error_of(resp, 404, "InvalidAction.NotFound")
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[1, 2]", b"\xff\xfe", b""], ids=["text", "list", "bad utf-8", "empty"]
+)
+def test_a_body_that_is_not_a_json_object_is_400(
+    controller: Controller, identity: dict[str, str], body: bytes
+) -> None:
+    for path in (proto.POLL, proto.REPORT, proto.REGISTER):
+        resp = requests.post(controller.url.rstrip("/") + path, data=body, headers=identity)
+        error_of(resp, 400, "Agent.InvalidRequest")
+
+
+def test_a_body_over_the_limit_is_400_and_the_front_keeps_serving(
+    controller: Controller, identity: dict[str, str]
+) -> None:
+    url = controller.url.rstrip("/") + proto.REPORT
+    resp = requests.post(url, data=b" " * (MAX_BODY + 1), headers=identity, timeout=30)
+    body = error_of(resp, 400, "Agent.InvalidRequest")
+    assert str(MAX_BODY) in body["Message"]
+    resp = requests.post(url, json={"reports": []}, headers=identity, timeout=10)
+    assert resp.status_code == 200 and resp.json()["acked"] == [], resp.text
+
+
+def test_errors_name_the_host_the_agent_called(controller: Controller) -> None:
+    resp = requests.post(controller.url.rstrip("/") + proto.POLL, json={}, timeout=10)
+    assert error_of(resp, 401, "Agent.NotRegistered")["HostId"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("header", "host"),
+    [
+        ("127.0.0.1:8742", "127.0.0.1"),
+        ("assist.example.com", "assist.example.com"),
+        ("[::1]:8742", "::1"),
+        ("[::1]", "::1"),
+        ("", "localhost"),
+    ],
+)
+def test_host_name_of_a_host_header(header: str, host: str) -> None:
+    assert host_name(header) == host
