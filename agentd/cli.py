@@ -11,6 +11,7 @@ from pathlib import Path
 from agentd import __version__, host
 from agentd.client import ControllerClient, ControllerUnreachable, Refused
 from agentd.config import Identity, default_state_dir
+from assistcli.api import agent as proto
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,7 +38,12 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[state], help="serve until stopped")
     run.add_argument("--max-concurrency", type=int, default=8, help="tasks run at once (default 8)")
     run.add_argument(
-        "--poll-wait", type=float, default=25.0, help="seconds a poll is held open (default 25)"
+        "--poll-wait",
+        type=float,
+        default=proto.POLL_WAIT,
+        help=f"seconds a poll may be held open while there is no work (default "
+        f"{proto.POLL_WAIT:.0f}, at most {proto.MAX_WAIT:.0f}); the controller streams a newline "
+        "into it every --agent-keepalive seconds, so proxies between them do not time it out",
     )
     return root
 
@@ -78,6 +84,11 @@ def do_run(args: argparse.Namespace, state_dir: Path) -> int:
         return 2
     if args.max_concurrency < 1:
         print("agentd: --max-concurrency must be at least 1", file=sys.stderr)
+        return 2
+    if not 0 < args.poll_wait <= proto.MAX_WAIT:
+        print(
+            f"agentd: --poll-wait must be above 0 and at most {proto.MAX_WAIT:.0f}", file=sys.stderr
+        )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agentd %(levelname)s %(message)s")
     logging.getLogger("agentd").info(

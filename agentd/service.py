@@ -23,11 +23,10 @@ from agentd.config import Identity
 from agentd.executor import Execution
 from agentd.outbox import INTERRUPTED_SEQ, Ledger, Outbox
 from agentd.outcome import Outcome
-from assistcli.api.agent import Report, Task
+from assistcli.api.agent import POLL_WAIT, Report, Task
 
 logger = logging.getLogger("agentd")
 
-POLL_WAIT = 25.0
 FLUSH_TIMEOUT = 10.0  # seconds a draining agent keeps trying to deliver its outbox
 
 

@@ -7,7 +7,10 @@
     POST /agent/v1/report    {reports: [Report]} -> {acked: [report ids]}
 
 Poll and report carry `X-Assist-Instance-Id` and `Authorization: Bearer <secret>`. A poll is held
-open up to `wait` seconds until work arrives, and doubles as the heartbeat. Work is leased:
+open up to `wait` seconds until work arrives, and doubles as the heartbeat: the controller counts
+an agent whose poll it holds as connected. An answer that is not ready within the controller's
+keep-alive interval is streamed (chunked): a newline every interval, so proxies and NAT see a
+live connection, then the JSON (which JSON parsers read past the whitespace). Work is leased:
 a task not started before its lease ends is delivered again; the agent's ledger makes sure it
 runs once. Reports are numbered per run (`seq` from 0) and applied exactly once.
 Binary values (script, file content, output) travel as Base64. Standard library only.
@@ -22,7 +25,8 @@ from typing import Any
 PREFIX = "/agent/v1"
 REGISTER, POLL, REPORT = f"{PREFIX}/register", f"{PREFIX}/poll", f"{PREFIX}/report"
 INSTANCE_HEADER = "X-Assist-Instance-Id"
-MAX_WAIT = 30.0  # seconds a poll may be held open
+MAX_WAIT = 900.0  # seconds a poll may be held open
+POLL_WAIT = 600.0  # what agentd asks for: an idle fleet of 10,000 makes 17 polls a second
 OUTPUT_LIMIT = 24 * 1024  # bytes of output kept per run; the rest is counted in Dropped
 
 EVENTS = ("started", "output", "finished")

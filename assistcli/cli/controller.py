@@ -81,7 +81,21 @@ def controller() -> None:
     show_default=True,
     help="Seconds an instance has to pick up a task before it ends Aborted (DeliveryTimeout).",
 )
-def serve(listen: str, data_dir: Path, store_url: str | None, delivery_timeout: float) -> None:
+@click.option(
+    "--agent-keepalive",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds between the newlines that keep an agent's long poll alive through proxies; "
+    "keep it below the shortest idle timeout between agents and the controller.",
+)
+def serve(
+    listen: str,
+    data_dir: Path,
+    store_url: str | None,
+    delivery_timeout: float,
+    agent_keepalive: float,
+) -> None:
     """Serve the Cloud Assistant API in the foreground until interrupted."""
     from assistcli.controller.server import serve as run_server
     from assistcli.controller.settings import Settings
@@ -96,6 +110,7 @@ def serve(listen: str, data_dir: Path, store_url: str | None, delivery_timeout: 
             port=port,
             store_url=store_url,
             delivery_timeout=delivery_timeout,
+            agent_keepalive=agent_keepalive,
         )
     )
 

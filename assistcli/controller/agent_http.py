@@ -4,10 +4,18 @@ API's Starlette app.
 Agents send most of the controller's requests. They need none of what the API's framework adds
 to each one (routing, two middlewares, request objects, URL building); under a fleet's polling
 that was about a fifth of the controller's CPU.
+
+An answer not ready within `keepalive` seconds (a long poll) is streamed: the 200 goes out, then a
+newline every `keepalive` seconds, so that proxies and NAT tables keep the connection, and a dead
+peer is found by the kernel (see server.py); then the JSON. Should the request fail after that,
+the connection is dropped unanswered and the agent polls again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +42,16 @@ Handler = Callable[[Context, AgentRequest], Awaitable[dict[str, Any]]]
 
 class AgentFront:
     def __init__(
-        self, api: ASGIApp, routes: dict[str, Handler], context: Callable[[], Context]
+        self,
+        api: ASGIApp,
+        routes: dict[str, Handler],
+        context: Callable[[], Context],
+        keepalive: float,
     ) -> None:
         self.api, self.routes, self.context = api, routes, context
+        self.keepalive = keepalive
+        self._streams: dict[Send, float] = {}  # answers being streamed -> next newline due
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.routes.get(scope["path"]) if scope["type"] == "http" else None
@@ -55,18 +70,61 @@ class AgentFront:
             return scope["path"], await handler(self.context(), request)
 
         host = host_name(headers.get("host", ""))
-        status, body = await answer(work, scope["path"], host, quiet=True)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", JSON_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        answering = asyncio.ensure_future(answer(work, scope["path"], host, quiet=True))
+        try:
+            streaming = not (await asyncio.wait({answering}, timeout=self.keepalive))[0]
+            if streaming:
+                await send(start(200))  # no length: chunked
+                await self._stream(send, answering)
+        finally:
+            answering.cancel()  # nothing left to do, unless the server is stopping
+        status, body = answering.result()
+        if not streaming:
+            await send(start(status, len(body)))
+        elif status != 200:
+            return  # too late for its status: uvicorn drops the connection unanswered
         await send({"type": "http.response.body", "body": body})
+
+    async def _stream(self, send: Send, answering: asyncio.Future[Any]) -> None:
+        """Wait for the answer; meanwhile one sweeper sends every stream its newlines."""
+        self._streams[send] = time.monotonic() + self.keepalive  # the latest due: order holds
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep())
+        try:
+            await asyncio.wait({answering})
+        finally:
+            self._streams.pop(send, None)
+
+    async def _sweep(self) -> None:
+        """Send each stream a newline every `keepalive` seconds, a slice at a time: one task for
+        all of them (a timer per stream costs more than its newline), and no burst of 10,000
+        sends holding up the loop. Streams are kept in the order their newlines fall due.
+
+        A send completes without waiting: it would wait only on a peer that left 64 KB unread,
+        and a poll's stream is a few bytes a minute."""
+        tick = min(1.0, self.keepalive / 4)
+        while self._streams:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            while self._streams:
+                send, due = next(iter(self._streams.items()))
+                if due > now:
+                    break
+                del self._streams[send]
+                self._streams[send] = now + self.keepalive  # to the back of the line
+                with contextlib.suppress(RuntimeError):  # ended while a send waited
+                    await send(NEWLINE)
+        self._sweeper = None
+
+
+NEWLINE: Message = {"type": "http.response.body", "body": b"\n", "more_body": True}
+
+
+def start(status: int, length: int | None = None) -> Message:
+    headers = [(b"content-type", JSON_TYPE.encode())]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return {"type": "http.response.start", "status": status, "headers": headers}
 
 
 def host_name(header: str) -> str:

@@ -93,7 +93,7 @@ async def rpc(ctx: Context, request: Request) -> tuple[str, dict[str, Any]]:
 
 def create_app(settings: Settings, store: Store) -> ASGIApp:
     notifier = LocalNotifier()
-    sessions = Sessions(store, settings.heartbeat_window)
+    sessions = Sessions(store, settings.heartbeat_window, notifier.holding)
 
     def context() -> Context:
         return Context(store, settings, notifier, sessions, now=time.time())
@@ -138,7 +138,7 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
         agent.POLL: agent_api.poll,
         agent.REPORT: agent_api.report,
     }
-    return AgentFront(api, agent_routes, context)
+    return AgentFront(api, agent_routes, context, settings.agent_keepalive)
 
 
 async def reap(store: Store, settings: Settings) -> None:

@@ -56,9 +56,9 @@ class LocalNotifier:
             for event in self._waiting.get(instance_id, ()):
                 event.set()
 
-    def holding(self, instance_id: str) -> bool:
-        """A poll of the instance is open now: its agent is connected."""
-        return instance_id in self._waiting
+    def holding(self) -> Iterable[str]:
+        """The instances whose poll is open now: their agents are connected."""
+        return list(self._waiting)
 
     # News -----------------------------------------------------------------------------------
     def must_look(self, instance_id: str, held: Collection[str], now: float) -> bool:

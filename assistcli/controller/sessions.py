@@ -5,6 +5,10 @@ on every poll would make an idle fleet the controller's largest cost. So a verif
 remembered until the instance is deregistered, and heartbeats are gathered in memory and written
 in one transaction every FLUSH_INTERVAL seconds. A poll that changes what the agent says of its
 host, or that comes from an agent the store may show as offline, is written at once.
+
+An agent whose long poll the controller holds open is connected (the kernel drops connections to
+dead peers, see server.py): every half of the heartbeat window, their heartbeats are written
+too, so LastHeartbeatTime and CloudAssistantStatus stay current between polls minutes apart.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from assistcli.api.agent import HostFacts
@@ -37,12 +43,16 @@ class Session:
     secret_hash: str
     facts: HostFacts  # as stored
     stored: float  # the time of the last heartbeat written
+    active_tasks: int = 0  # as the last poll said
 
 
 class Sessions:
-    def __init__(self, store: Store, online_window: float) -> None:
+    def __init__(
+        self, store: Store, online_window: float, holding: Callable[[], Iterable[str]]
+    ) -> None:
         self.store = store
         self.online_window = online_window
+        self.holding = holding  # the instances whose poll is open now
         self._sessions: dict[str, Session] = {}
         self._due: dict[str, Heartbeat] = {}  # beats waiting for the next flush
         self._gone: set[str] = set()  # deregistered while their instance was being read
@@ -71,6 +81,7 @@ class Sessions:
     async def beat(self, session: Session, facts: HostFacts, active_tasks: int, now: float) -> bool:
         """Record a poll; True when the agent reports a boot other than the stored one."""
         rebooted = bool(facts.boot_id) and facts.boot_id != session.facts.boot_id
+        session.active_tasks = active_tasks
         if facts != session.facts or now - session.stored > self.online_window / 2:
             self._due.pop(session.instance_id, None)
             beat = Heartbeat(session.instance_id, now, active_tasks, facts)
@@ -92,12 +103,23 @@ class Sessions:
             if session is not None:
                 session.stored = max(session.stored, beat.time)
 
+    def held(self, now: float) -> None:
+        """Gather a heartbeat for every agent whose poll is open now."""
+        for instance_id in self.holding():
+            session = self._sessions.get(instance_id)
+            if session is not None and instance_id not in self._due:
+                self._due[instance_id] = Heartbeat(instance_id, now, session.active_tasks)
+
     async def run(self) -> None:
         """Write the gathered heartbeats every FLUSH_INTERVAL seconds until cancelled; the last
         ones are written on the way out."""
+        refresh_every, refreshed = self.online_window / 2, time.time()
         try:
             while True:
                 await asyncio.sleep(FLUSH_INTERVAL)
+                if time.time() - refreshed >= refresh_every:
+                    refreshed = time.time()
+                    self.held(refreshed)
                 try:
                     await self.flush()
                 except Exception:
@@ -114,4 +136,5 @@ def _session_of(instance: Instance) -> Session:
         secret_hash=instance.secret_hash,
         facts=facts,
         stored=instance.last_heartbeat or 0.0,
+        active_tasks=instance.active_task_count,
     )

@@ -18,6 +18,7 @@ class Settings:
     max_request_line: int = 1024 * 1024  # long URLs carry 24 KB of Base64 content
     lease: float = 30.0  # seconds a delivered task may go unacknowledged before redelivery
     heartbeat_window: float = 120.0  # an agent polled within this long counts as connected
+    agent_keepalive: float = 30.0  # seconds between the newlines of a streamed long poll
     tasks_per_poll: int = 32
     silent_agent_grace: float = 600.0  # past a run's timeout, and without a poll, it is lost
     misfire_grace: float = 60.0  # a fire missed by more than this is skipped, not run late

@@ -1,10 +1,12 @@
 """An idle fleet: the controller's CPU and memory while 10,000 agents long-poll and nothing runs.
 
-    python tests/bench/bench_idle_fleet.py [--agents 10000] [--seconds 60] [--poll-wait 25]
+    python tests/bench/bench_idle_fleet.py [--agents 10000] [--seconds 60] [--poll-wait 300]
+        [--keepalive 30]
 
 Starts a controller on loopback and a simulated fleet (tests/bench/fleet.py) in this process:
 every agent registers, then holds one long-poll open at a time (`--poll-wait` seconds each, as
-agentd's default 25 s; `agents / poll-wait` polls a second come back empty). Once all are
+agentd's default; `agents / poll-wait` polls a second come back empty), into which the
+controller streams a newline every `--keepalive` seconds (its default). Once all are
 connected and a short settling time has passed, the controller's CPU time (utime + stime from
 /proc/<pid>/stat) is taken at the start and end of the window and its RSS sampled every second.
 Targets: controller CPU under 5 % of one core and RSS under 1 GiB.
@@ -27,12 +29,16 @@ from bench_agent_idle import cpu_seconds, rss_kib
 from conftest import Controller, free_port
 from fleet import Fleet
 
+from assistcli.api import agent as proto
+
 CPU_TARGET, RSS_TARGET_MB = 5.0, 1024.0
 
 
-async def measure(agents: int, seconds: float, poll_wait: float, settle: float) -> dict[str, float]:
+async def measure(
+    agents: int, seconds: float, poll_wait: float, keepalive: float, settle: float
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
-        ctl = Controller(Path(scratch), free_port())
+        ctl = Controller(Path(scratch), free_port(), ("--agent-keepalive", str(keepalive)))
         ctl.create_access_key()
         ctl.start()
         assert ctl.process is not None
@@ -72,15 +78,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window")
-    parser.add_argument("--poll-wait", type=float, default=25.0, help="seconds a poll is held")
+    parser.add_argument(
+        "--poll-wait", type=float, default=proto.POLL_WAIT, help="seconds a poll is held"
+    )
+    parser.add_argument(
+        "--keepalive", type=float, default=30.0, help="seconds between keep-alive newlines"
+    )
     parser.add_argument("--settle", type=float, default=5.0, help="pause before the window")
     args = parser.parse_args()
-    f = asyncio.run(measure(args.agents, args.seconds, args.poll_wait, args.settle))
+    f = asyncio.run(measure(args.agents, args.seconds, args.poll_wait, args.keepalive, args.settle))
     cpu_ok = "met" if f["cpu_percent"] < CPU_TARGET else "MISSED"
     rss_ok = "met" if f["rss_max_mb"] < RSS_TARGET_MB else "MISSED"
     print(
         f"{args.agents} idle agents (joined in {f['join_s']:.0f} s), polls of "
-        f"{args.poll_wait:.0f} s, over {f['seconds']:.0f} s: "
+        f"{args.poll_wait:.0f} s with a newline every {args.keepalive:g} s, "
+        f"over {f['seconds']:.0f} s: "
         f"{f['polls_per_s']:.0f} polls/s, {f['errors']:.0f} errors\n"
         f"controller CPU {f['cpu_percent']:.1f} % of one core "
         f"(target < {CPU_TARGET:.0f} %: {cpu_ok}); "

@@ -97,13 +97,25 @@ class Connection:
         status_line, *lines = raw.decode("latin-1").split("\r\n")
         fields = dict(line.lower().partition(":")[::2] for line in lines if line)
         length = fields.get("content-length")
-        if length is None:
-            raise ValueError(f"no Content-Length in {status_line!r}")
-        payload = await self._reader.readexactly(int(length))
+        if length is not None:
+            payload = await self._reader.readexactly(int(length))
+        elif fields.get("transfer-encoding", "").strip() == "chunked":
+            payload = await self._chunks()  # a long poll, streamed with keep-alive newlines
+        else:
+            raise ValueError(f"neither Content-Length nor chunked in {status_line!r}")
         self._idle_since = time.monotonic()
         if fields.get("connection", "").strip() == "close":
             self.close()
         return int(status_line.split()[1]), payload
+
+    async def _chunks(self) -> bytes:
+        assert self._reader is not None
+        parts = []
+        while size := int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            parts.append(await self._reader.readexactly(size))
+            await self._reader.readexactly(2)
+        await self._reader.readuntil(b"\r\n")  # no trailers are sent
+        return b"".join(parts)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -301,7 +313,7 @@ class Fleet:
         agents: int,
         *,
         delay: float = 0.0,
-        poll_wait: float = 25.0,
+        poll_wait: float = proto.POLL_WAIT,
         join_concurrency: int = 32,
         name_prefix: str = "fleet",
     ) -> None:
@@ -427,7 +439,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--duration", type=float, default=60.0, help="seconds to serve once connected (default 60)"
     )
     parser.add_argument(
-        "--poll-wait", type=float, default=25.0, help="seconds a poll is held open (default 25)"
+        "--poll-wait",
+        type=float,
+        default=proto.POLL_WAIT,
+        help=f"seconds a poll is held open (default {proto.POLL_WAIT:.0f}, as agentd)",
     )
     parser.add_argument(
         "--join-concurrency",

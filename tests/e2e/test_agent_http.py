@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
-from agent_helpers import read_secret
-from conftest import Controller, create_activation, register
+from agent_helpers import read_secret, run_script
+from conftest import Controller, StartController, create_activation, register
 
 from assistcli.api import agent as proto
 from assistcli.controller.agent_http import MAX_BODY, host_name
@@ -23,14 +27,18 @@ def error_of(resp: requests.Response, status: int, code: str) -> dict[str, str]:
     return body
 
 
-@pytest.fixture
-def identity(controller: Controller, tmp_path: Path) -> dict[str, str]:
-    """Headers of a registered instance (no agent runs for it)."""
-    activation_id, code = create_activation(controller, InstanceCount=1)
-    done = register(controller, activation_id, code, tmp_path / "agent")
+def registered(ctl: Controller, tmp_path: Path) -> dict[str, str]:
+    """Headers of a newly registered instance (no agent runs for it)."""
+    activation_id, code = create_activation(ctl, InstanceCount=1)
+    done = register(ctl, activation_id, code, tmp_path / "agent")
     assert done.returncode == 0, done.stderr
     secret = read_secret(tmp_path / "agent")
     return {proto.INSTANCE_HEADER: done.stdout.strip(), "Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def identity(controller: Controller, tmp_path: Path) -> dict[str, str]:
+    return registered(controller, tmp_path)
 
 
 @pytest.mark.parametrize("path", [proto.REGISTER, proto.POLL, proto.REPORT])
@@ -84,3 +92,50 @@ def test_errors_name_the_host_the_agent_called(controller: Controller) -> None:
 )
 def test_host_name_of_a_host_header(header: str, host: str) -> None:
     assert host_name(header) == host
+
+
+def raw_poll(ctl: Controller, headers: dict[str, str], wait: float) -> tuple[int, str, bytes]:
+    """A poll through http.client, which decodes chunked bodies: (status, encoding, body)."""
+    body = json.dumps({"wait": wait, "active": []}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", ctl.port, timeout=30)
+    try:
+        conn.request("POST", proto.POLL, body, {**headers, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Transfer-Encoding", ""), resp.read()
+    finally:
+        conn.close()
+
+
+def test_a_long_poll_is_streamed_with_keepalive_newlines(
+    start_controller: StartController, tmp_path: Path
+) -> None:
+    ctl = start_controller("--agent-keepalive", "1")
+    headers = registered(ctl, tmp_path)
+    started = time.monotonic()
+    status, encoding, body = raw_poll(ctl, headers, wait=3.5)
+    assert 3.4 < time.monotonic() - started < 10
+    assert (status, encoding) == (200, "chunked")
+    # Headers after 1 s, newlines at about 2 and 3 s, the answer at 3.5 s.
+    assert body.startswith(b"\n\n") and body.lstrip(b"\n").startswith(b"{"), body
+    answer = json.loads(body)  # JSON parsers skip the leading whitespace
+    assert (answer["tasks"], answer["cancel"]) == ([], [])
+    # A short poll is answered in one piece, with its length.
+    status, encoding, body = raw_poll(ctl, headers, wait=0)
+    assert (status, encoding) == (200, "") and body.startswith(b"{")
+
+
+def test_work_arriving_during_a_streamed_poll_ends_it(
+    start_controller: StartController, tmp_path: Path
+) -> None:
+    ctl = start_controller("--agent-keepalive", "0.2")
+    headers = registered(ctl, tmp_path)
+    instance_id = headers[proto.INSTANCE_HEADER]
+    raw_poll(ctl, headers, wait=0)  # the instance is connected
+    with ThreadPoolExecutor(1) as pool:
+        polling = pool.submit(raw_poll, ctl, headers, 60)
+        time.sleep(1.0)  # a few newlines go out first
+        invoke_id = run_script(ctl, instance_id, "echo streamed")
+        status, encoding, body = polling.result(timeout=30)
+    assert (status, encoding) == (200, "chunked") and body.startswith(b"\n")
+    [task] = json.loads(body)["tasks"]
+    assert task["invoke_id"] == invoke_id

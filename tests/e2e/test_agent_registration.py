@@ -10,6 +10,8 @@ from __future__ import annotations
 import socket
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,18 @@ def test_register_prints_the_instance_id_and_keeps_the_secret_private(
     assert row["RegistrationTime"]
     assert row["Connected"] is False  # registered, but no agent polls yet
     assert activation_row(controller, activation_id)["RegisteredCount"] == 1
+
+
+@pytest.mark.parametrize("wait", ["0", "-1", str(proto.MAX_WAIT + 1)])
+def test_run_refuses_a_poll_wait_out_of_range(
+    controller: Controller, tmp_path: Path, wait: str
+) -> None:
+    activation_id, code = create_activation(controller)
+    assert register(controller, activation_id, code, tmp_path / "state").returncode == 0
+    argv = [sys.executable, "-m", "agentd", "run", "--state-dir", str(tmp_path / "state")]
+    done = subprocess.run([*argv, "--poll-wait", wait], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert f"--poll-wait must be above 0 and at most {proto.MAX_WAIT:.0f}" in done.stderr
 
 
 def test_default_names_are_zero_padded_to_the_instance_count(

@@ -17,6 +17,7 @@ from assistcli.errors import ApiError
 
 FACTS = HostFacts(hostname="web", boot_id="boot-1", interpreters=["sh"])
 WINDOW = 120.0  # the heartbeat window: an agent polled within it counts as connected
+held: list[str] = []  # instances whose poll is open
 
 
 def run(tmp_path: Path, scenario: Callable[[Store, Sessions], Awaitable[None]]) -> None:
@@ -33,7 +34,7 @@ def run(tmp_path: Path, scenario: Callable[[Store, Sessions], Awaitable[None]]) 
                     **FACTS.to_wire(),
                 )
             )
-            await scenario(store, Sessions(store, WINDOW))
+            await scenario(store, Sessions(store, WINDOW, lambda: held))
         finally:
             await store.close()
 
@@ -122,5 +123,25 @@ def test_the_flusher_writes_what_is_gathered_when_it_stops(tmp_path: Path) -> No
         with pytest.raises(asyncio.CancelledError):
             await flusher
         assert await last_heartbeat(store) == 1001.0
+
+    run(tmp_path, scenario)
+
+
+def test_agents_holding_a_poll_get_heartbeats_between_their_polls(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        session = await sessions.authenticate("mi-1", "s3cret")
+        await sessions.beat(session, FACTS, 3, now=1000.0)
+        held.append("mi-1")
+        try:
+            sessions.held(now=1030.0)
+        finally:
+            held.clear()
+        await sessions.flush()
+        instance = await store.get_instance("mi-1")
+        assert instance is not None
+        assert (instance.last_heartbeat, instance.active_task_count) == (1030.0, 3)
+        sessions.held(now=1060.0)  # nobody holds a poll: nothing gathered
+        await sessions.flush()
+        assert await last_heartbeat(store) == 1030.0
 
     run(tmp_path, scenario)
