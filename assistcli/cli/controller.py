@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from assistcli.cli.lazy import LazyGroup
+from assistcli.controller.settings import AGENT_KEEPALIVE
 from assistcli.paths import data_dir as default_data_dir
 
 if TYPE_CHECKING:
@@ -84,10 +85,11 @@ def controller() -> None:
 @click.option(
     "--agent-keepalive",
     type=click.FloatRange(min=0.1),
-    default=30.0,
+    default=AGENT_KEEPALIVE,
     show_default=True,
     help="Seconds between the newlines that keep an agent's long poll alive through proxies; "
-    "keep it below the shortest idle timeout between agents and the controller.",
+    "keep it below the shortest idle timeout between agents and the controller (60 s for "
+    "nginx and most load balancers, 15 s for some).",
 )
 def serve(
     listen: str,

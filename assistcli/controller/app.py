@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -109,6 +110,7 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
             asyncio.create_task(reap(store, settings)),
             asyncio.create_task(scheduler.run()),
             asyncio.create_task(sessions.run()),
+            asyncio.create_task(collect_garbage(settings.full_collection_interval)),
         ]
         try:
             yield
@@ -153,3 +155,11 @@ async def reap(store: Store, settings: Settings) -> None:
         except Exception:
             logger.exception("reaping records failed; retrying")
         await asyncio.sleep(interval)
+
+
+async def collect_garbage(interval: float) -> None:
+    """Collect the old generation every `interval` seconds: the controller's threshold for it is
+    too high to be reached (see server.py), and cyclic garbage must not pile up."""
+    while True:
+        await asyncio.sleep(interval)
+        gc.collect()

@@ -83,6 +83,16 @@ def find_dead_peers(sock: socket.socket) -> None:
                 sock.setsockopt(level, name, value)
 
 
+def tune_garbage_collection() -> None:
+    """A connected fleet keeps a million objects alive (each held poll is a connection, tasks and
+    their frames), and a full collection walks all of them: a tenth of a second or more with
+    10,000 agents, several times a minute at the default thresholds. So the young generations
+    are collected less often, the old one only by the controller's own timer (see app.py), and
+    what start-up made is left out of collections for good."""
+    gc.set_threshold(50_000, 2, 1_000_000)
+    gc.freeze()
+
+
 def protocol_for(settings: Settings) -> type[BoundedHttpToolsProtocol]:
     return type("Protocol", (BoundedHttpToolsProtocol,), {"max_head": settings.max_request_line})
 
@@ -90,10 +100,7 @@ def protocol_for(settings: Settings) -> type[BoundedHttpToolsProtocol]:
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = open_store(settings.store_url, settings.data_dir)
-    # A connected fleet keeps millions of objects alive (a held poll is a connection, a task and
-    # its frames), and each full collection walks all of them: collect the young generation
-    # less often, so fewer objects are promoted and full collections are rarer.
-    gc.set_threshold(50_000, 20, 20)
+    tune_garbage_collection()
     config = uvicorn.Config(
         create_app(settings, store),
         host=settings.host,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+AGENT_KEEPALIVE = 45.0  # seconds between the newlines of a streamed long poll
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
@@ -18,7 +20,8 @@ class Settings:
     max_request_line: int = 1024 * 1024  # long URLs carry 24 KB of Base64 content
     lease: float = 30.0  # seconds a delivered task may go unacknowledged before redelivery
     heartbeat_window: float = 120.0  # an agent polled within this long counts as connected
-    agent_keepalive: float = 30.0  # seconds between the newlines of a streamed long poll
+    agent_keepalive: float = AGENT_KEEPALIVE
     tasks_per_poll: int = 32
     silent_agent_grace: float = 600.0  # past a run's timeout, and without a poll, it is lost
+    full_collection_interval: float = 300.0  # seconds between full garbage collections
     misfire_grace: float = 60.0  # a fire missed by more than this is skipped, not run late

@@ -30,6 +30,7 @@ from conftest import Controller, free_port
 from fleet import Fleet
 
 from assistcli.api import agent as proto
+from assistcli.controller.settings import AGENT_KEEPALIVE
 
 CPU_TARGET, RSS_TARGET_MB = 5.0, 1024.0
 
@@ -82,7 +83,10 @@ def main() -> None:
         "--poll-wait", type=float, default=proto.POLL_WAIT, help="seconds a poll is held"
     )
     parser.add_argument(
-        "--keepalive", type=float, default=30.0, help="seconds between keep-alive newlines"
+        "--keepalive",
+        type=float,
+        default=AGENT_KEEPALIVE,
+        help="seconds between keep-alive newlines (default: the controller's)",
     )
     parser.add_argument("--settle", type=float, default=5.0, help="pause before the window")
     args = parser.parse_args()
