@@ -194,7 +194,7 @@ class Delivery:
 
     target: Target
     invocation: Invocation
-    instance: Instance
+    instance: Instance  # without its tags
 
 
 T = TypeVar("T")

@@ -1,7 +1,9 @@
 """Draw the fan-out figures of bench_fanout.py: time to all results and p99 latency against N.
 
     python tests/bench/bench_fanout.py --json fanout.json
-    python tests/bench/plot_fanout.py fanout.json docs/fanout.png
+    python tests/bench/plot_fanout.py fanout.json docs/fanout.png [--before older.json]
+
+With `--before`, the figures of an earlier run (say, of an older commit) are drawn too, in grey.
 
 Needs matplotlib, which the project does not depend on: without it, this prints a message and
 draws nothing. It is not a benchmark (`make bench` runs only bench_*.py).
@@ -17,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 
-def plot(figures: dict[str, Any], out: Path, note: str) -> None:
+def plot(
+    figures: dict[str, Any], out: Path, note: str, before: dict[str, Any] | None = None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,6 +31,13 @@ def plot(figures: dict[str, Any], out: Path, note: str) -> None:
     runs = sorted(figures["runs"], key=lambda run: run["instances"])
     sizes = [run["instances"] for run in runs]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    if before is not None:
+        old = sorted(before["runs"], key=lambda run: run["instances"])
+        old_sizes = [run["instances"] for run in old]
+        left.plot(old_sizes, [run["fanout_s"] for run in old], "o:", color="grey", label="before")
+        right.plot(
+            old_sizes, [run["p99_ms"] / 1000 for run in old], "o:", color="grey", label="p99 before"
+        )
     left.plot(sizes, [run["fanout_s"] for run in runs], "o-", label="measured")
     for run in runs:
         left.annotate(
@@ -65,6 +76,7 @@ def main() -> None:
     parser.add_argument("figures", type=Path, help="JSON written by bench_fanout.py --json")
     parser.add_argument("out", type=Path, help="PNG to write")
     parser.add_argument("--note", default="", help="subtitle (default: the machine)")
+    parser.add_argument("--before", type=Path, help="JSON of an earlier run, drawn in grey")
     args = parser.parse_args()
     try:
         import matplotlib  # noqa: F401
@@ -72,7 +84,8 @@ def main() -> None:
         print("plot_fanout: matplotlib is not installed; no plot drawn", file=sys.stderr)
         return
     note = args.note or f"{platform.machine()}, Python {platform.python_version()}"
-    plot(json.loads(args.figures.read_text()), args.out, note)
+    before = json.loads(args.before.read_text()) if args.before else None
+    plot(json.loads(args.figures.read_text()), args.out, note, before)
     print(f"wrote {args.out}")
 
 

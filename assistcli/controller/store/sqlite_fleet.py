@@ -220,6 +220,11 @@ def claim_deliveries(
     ).fetchall()
     if not rows:
         return []
+    # The task needs the instance's own fields (its name for the built-in parameters), not tags.
+    found = c.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+    if found is None:
+        return []  # deregistered meanwhile
+    instance = instance_of(found, [])
     invoke_ids = [r["invoke_id"] for r in rows]
     cond = Where()
     cond.within("instance_id", [instance_id])
@@ -228,7 +233,6 @@ def claim_deliveries(
         f"UPDATE targets SET delivered_at = coalesce(delivered_at, ?), lease_until = ?{cond.sql()}",
         [now, now + lease, *cond.params],
     )
-    page = list_instances(c, InstanceFilter(instance_ids=[instance_id]), PageRequest(limit=1))
     rows_of = invocation_rows(c, invoke_ids)
     invocations = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
     deliveries = []
@@ -237,9 +241,7 @@ def claim_deliveries(
         target.delivered_at = target.delivered_at or now
         target.lease_until = now + lease
         deliveries.append(
-            Delivery(
-                target=target, invocation=invocations[target.invoke_id], instance=page.items[0]
-            )
+            Delivery(target=target, invocation=invocations[target.invoke_id], instance=instance)
         )
     return deliveries
 
