@@ -103,18 +103,20 @@ class AgentFront:
         A send completes without waiting: it would wait only on a peer that left 64 KB unread,
         and a poll's stream is a few bytes a minute."""
         tick = min(1.0, self.keepalive / 4)
-        while self._streams:
-            await asyncio.sleep(tick)
-            now = time.monotonic()
+        try:
             while self._streams:
-                send, due = next(iter(self._streams.items()))
-                if due > now:
-                    break
-                del self._streams[send]
-                self._streams[send] = now + self.keepalive  # to the back of the line
-                with contextlib.suppress(RuntimeError):  # ended while a send waited
-                    await send(NEWLINE)
-        self._sweeper = None
+                await asyncio.sleep(tick)
+                now = time.monotonic()
+                while self._streams:
+                    send, due = next(iter(self._streams.items()))
+                    if due > now:
+                        break
+                    del self._streams[send]
+                    self._streams[send] = now + self.keepalive  # to the back of the line
+                    with contextlib.suppress(RuntimeError):  # ended while a send waited
+                        await send(NEWLINE)
+        finally:
+            self._sweeper = None  # the next stream starts another
 
 
 NEWLINE: Message = {"type": "http.response.body", "body": b"\n", "more_body": True}

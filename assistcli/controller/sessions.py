@@ -69,8 +69,7 @@ class Sessions:
             raise ApiError("Agent.InvalidCredential")
         if instance_id in self._gone:
             raise ApiError("Agent.NotRegistered")
-        self._sessions.setdefault(instance_id, session)
-        return session
+        return self._sessions.setdefault(instance_id, session)  # one, if two polls raced
 
     def forget(self, instance_id: str) -> None:
         """The instance is deregistered: its agent is not let in again."""

@@ -10,11 +10,12 @@ assistcli/api/agent.py). Nothing runs: a script's output is what its `echo` line
 (`echo 123` -> "123\\n"); anything else prints nothing. Every task ends in Success after
 `--delay` seconds.
 
-Each agent has one keep-alive HTTP/1.1 connection (asyncio streams, Content-Length bodies) and
-uses it for everything, one request at a time: it polls, runs what the poll brought, reports,
-and polls again. The first poll asks for no wait (it confirms the agent is connected); the
-second waits a random part of `--poll-wait`, so that a fleet started at once does not poll in
-lockstep; later polls wait `--poll-wait` seconds, as agentd does.
+Each agent has one keep-alive HTTP/1.1 connection (asyncio streams; a held poll's answer comes
+chunked, after the controller's keep-alive newlines) and uses it for everything, one request at
+a time: it polls, runs what the poll brought, reports, and polls again. The first poll asks for
+no wait (it confirms the agent is connected); the second waits a random part of `--poll-wait`,
+so that a fleet started at once does not poll in lockstep; later polls wait `--poll-wait`
+seconds, as agentd does.
 
 Benchmarks import it: `Fleet(...)`, `await fleet.start()`, `fleet.counters`, `await fleet.stop()`.
 """
