@@ -19,14 +19,26 @@ pytestmark = pytest.mark.e2e
 LIMIT = 1024 * 1024
 
 
+RESET = b"<reset>"
+
+
 def exchange(controller: Controller, head: bytes) -> bytes:
-    """Send a raw request head; everything the controller answers before it closes."""
+    """Send a raw request head; everything the controller answers before it closes, or RESET
+    when it closed while the head was still coming (the kernel then resets the connection, and
+    an answer already sent may be lost with it)."""
+    chunks = []
     with socket.create_connection(("127.0.0.1", controller.port), timeout=10) as conn:
-        conn.sendall(head)
-        chunks = []
-        while chunk := conn.recv(65536):
-            chunks.append(chunk)
+        try:
+            conn.sendall(head)
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+        except (ConnectionResetError, BrokenPipeError):
+            return RESET
     return b"".join(chunks)
+
+
+def refused(answer: bytes) -> bool:
+    return answer.startswith(b"HTTP/1.1 400 ") or answer == RESET
 
 
 def still_serving(controller: Controller) -> bool:
@@ -36,14 +48,14 @@ def still_serving(controller: Controller) -> bool:
 def test_a_url_past_the_limit_is_refused_and_the_connection_closed(controller: Controller) -> None:
     head = b"GET /?Name=" + b"x" * (LIMIT + 1) + b" HTTP/1.1\r\nHost: a\r\n\r\n"
     answer = exchange(controller, head)
-    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert refused(answer), answer[:200]
     assert still_serving(controller)
 
 
 def test_headers_past_the_limit_are_refused(controller: Controller) -> None:
     headers = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"y" * 60_000) for i in range(20))
     answer = exchange(controller, b"GET /healthz HTTP/1.1\r\nHost: a\r\n" + headers + b"\r\n")
-    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert refused(answer), answer[:200]
     assert still_serving(controller)
 
 
