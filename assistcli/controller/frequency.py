@@ -34,6 +34,7 @@ Timeout; cron runs at least ``max(10 s, Timeout)`` apart (checked over the next
 from __future__ import annotations
 
 import abc
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -273,7 +274,10 @@ def _parse_at(text: str) -> AtTrigger:
     return AtTrigger(moment=wall.replace(tzinfo=tz).astimezone(UTC))
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_cron(text: str, default_tz: tzinfo) -> CronTrigger:
+    """Parsed once per expression and zone: the scheduler asks again at every fire, and checking
+    the fields (croniter expands each) costs more than finding the next fire."""
     fields = text.split()
     tz = default_tz
     if len(fields) > 6 and not _YEAR_RE.fullmatch(fields[-1]):
