@@ -12,19 +12,12 @@ import pytest
 import requests
 from agent_helpers import read_secret, run_script
 from conftest import Controller, StartController, create_activation, register
+from rawclient import expect_error
 
 from assistcli.api import agent as proto
 from assistcli.controller.agent_http import MAX_BODY, host_name
 
 pytestmark = pytest.mark.e2e
-
-
-def error_of(resp: requests.Response, status: int, code: str) -> dict[str, str]:
-    assert resp.headers["Content-Type"].startswith("application/json"), resp.text
-    body = resp.json()
-    assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}, body
-    assert (resp.status_code, body["Code"]) == (status, code), body
-    return body
 
 
 def registered(ctl: Controller, tmp_path: Path) -> dict[str, str]:
@@ -44,13 +37,13 @@ def identity(controller: Controller, tmp_path: Path) -> dict[str, str]:
 @pytest.mark.parametrize("path", [proto.REGISTER, proto.POLL, proto.REPORT])
 def test_other_methods_are_405(controller: Controller, path: str) -> None:
     resp = requests.get(controller.url.rstrip("/") + path, timeout=10)
-    body = error_of(resp, 405, "UnsupportedHTTPMethod")
+    body = expect_error(resp, 405, "UnsupportedHTTPMethod")
     assert path in body["Message"]
 
 
 def test_unknown_agent_paths_are_404(controller: Controller) -> None:
     resp = requests.post(controller.url.rstrip("/") + "/agent/v1/nope", json={}, timeout=10)
-    error_of(resp, 404, "InvalidAction.NotFound")
+    expect_error(resp, 404, "InvalidAction.NotFound")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +54,7 @@ def test_a_body_that_is_not_a_json_object_is_400(
 ) -> None:
     for path in (proto.POLL, proto.REPORT, proto.REGISTER):
         resp = requests.post(controller.url.rstrip("/") + path, data=body, headers=identity)
-        error_of(resp, 400, "Agent.InvalidRequest")
+        expect_error(resp, 400, "Agent.InvalidRequest")
 
 
 def test_a_body_over_the_limit_is_400_and_the_front_keeps_serving(
@@ -69,7 +62,7 @@ def test_a_body_over_the_limit_is_400_and_the_front_keeps_serving(
 ) -> None:
     url = controller.url.rstrip("/") + proto.REPORT
     resp = requests.post(url, data=b" " * (MAX_BODY + 1), headers=identity, timeout=30)
-    body = error_of(resp, 400, "Agent.InvalidRequest")
+    body = expect_error(resp, 400, "Agent.InvalidRequest")
     assert str(MAX_BODY) in body["Message"]
     resp = requests.post(url, json={"reports": []}, headers=identity, timeout=10)
     assert resp.status_code == 200 and resp.json()["acked"] == [], resp.text
@@ -77,7 +70,7 @@ def test_a_body_over_the_limit_is_400_and_the_front_keeps_serving(
 
 def test_errors_name_the_host_the_agent_called(controller: Controller) -> None:
     resp = requests.post(controller.url.rstrip("/") + proto.POLL, json={}, timeout=10)
-    assert error_of(resp, 401, "Agent.NotRegistered")["HostId"] == "127.0.0.1"
+    assert expect_error(resp, 401, "Agent.NotRegistered")["HostId"] == "127.0.0.1"
 
 
 @pytest.mark.parametrize(
