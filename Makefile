@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lint typecheck test unit e2e bench demo docs completions clean
+.PHONY: install lint typecheck test test-faults unit e2e bench demo docs completions clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Lint, types and every test. pytest exits non-zero (5) when no test ran, which fails the target.
+# The long fault-injection cases run under `make test-faults`; each has a fast representative here.
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not faults"
+
+test-faults: $(STAMP)
+	$(BIN)/pytest -q -m faults
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
