@@ -25,6 +25,9 @@ for _name in list(os.environ):
 
 REGION = "cn-hangzhou"
 
+# The fault and fuzz suites drive real processes with the e2e suite's clients and helpers.
+sys.path.insert(0, str(Path(__file__).parent / "e2e"))
+
 
 def free_port() -> int:
     with socket.socket() as sock:
