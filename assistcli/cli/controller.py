@@ -91,12 +91,21 @@ def controller() -> None:
     "keep it below the shortest idle timeout between agents and the controller (60 s for "
     "nginx and most load balancers, 15 s for some).",
 )
+@click.option(
+    "--client-token-stale",
+    type=click.FloatRange(min=1.0),
+    default=60.0,
+    show_default=True,
+    help="Seconds after which a ClientToken whose request never finished (the controller died "
+    "mid-request, writing nothing) may be used again: the retry then runs afresh.",
+)
 def serve(
     listen: str,
     data_dir: Path,
     store_url: str | None,
     delivery_timeout: float,
     agent_keepalive: float,
+    client_token_stale: float,
 ) -> None:
     """Serve the Cloud Assistant API in the foreground until interrupted."""
     from assistcli.controller.server import serve as run_server
@@ -113,6 +122,7 @@ def serve(
             store_url=store_url,
             delivery_timeout=delivery_timeout,
             agent_keepalive=agent_keepalive,
+            client_token_stale=client_token_stale,
         )
     )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
-from assistcli.controller.models import Instance
+from assistcli.controller.models import Instance, TokenClaim, TokenResult
 from assistcli.controller.notifier import LocalNotifier
 from assistcli.controller.sessions import Sessions
 from assistcli.controller.settings import Settings
@@ -18,6 +20,16 @@ class Context:
     notifier: LocalNotifier
     sessions: Sessions
     now: float  # the request's arrival, POSIX seconds
+    client_token: tuple[str, str, TokenClaim] | None = None  # (action, token, its claim)
+
+    def finishing(self, result: dict[str, Any]) -> TokenResult | None:
+        """What a handler's final write stores of its ClientToken, if the request has one: the
+        result and the changes commit together, so a crash cannot leave the token unfinished
+        with its changes written."""
+        if self.client_token is None:
+            return None
+        scope, token, claim = self.client_token
+        return TokenResult(scope, token, claim.claimed_at, json.dumps(result))
 
     def agent_online(self, instance: Instance) -> bool:
         """Its agent polled within the heartbeat window (CloudAssistantStatus "true")."""

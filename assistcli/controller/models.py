@@ -270,3 +270,15 @@ class TokenClaim:
     fresh: bool
     fingerprint: str = ""
     result: str | None = None
+    claimed_at: float = 0.0  # identifies this claim: a stale one may be taken over
+
+
+@dataclass(frozen=True, slots=True)
+class TokenResult:
+    """The result of a ClientToken's request, written in the transaction of its changes: a
+    request that dies before that transaction has written nothing, its result included."""
+
+    scope: str
+    token: str
+    claimed_at: float  # the write fails if the claim was taken over meanwhile
+    result: str  # JSON

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -44,7 +45,15 @@ async def _once(ctx: Context, action: Action, args: Args, token: str) -> dict[st
     if not token.isascii():
         raise ApiError("InvalidClientToken.Malformed")
     fingerprint = args.fingerprint()
-    claim = await ctx.store.claim_token(action.name, token, fingerprint, ctx.now)
+    settings = ctx.settings
+    claim = await ctx.store.claim_token(
+        action.name,
+        token,
+        fingerprint,
+        ctx.now,
+        stale_after=settings.client_token_stale,
+        keep=settings.client_token_keep,
+    )
     if not claim.fresh:
         if claim.fingerprint != fingerprint:
             raise ApiError("IdempotentParameterMismatch")
@@ -52,10 +61,15 @@ async def _once(ctx: Context, action: Action, args: Args, token: str) -> dict[st
             raise ApiError("IdempotentProcessing")
         result: dict[str, Any] = json.loads(claim.result)
         return result
+    ctx = dataclasses.replace(ctx, client_token=(action.name, token, claim))
     try:
         result = await HANDLERS[action.name](ctx, args)
     except BaseException:
         await ctx.store.release_token(action.name, token)
         raise
-    await ctx.store.finish_token(action.name, token, json.dumps(result))
+    # Handlers that write store their result with their changes; this covers those that do not
+    # (a DryRun), and is a no-op for the others.
+    finished = ctx.finishing(result)
+    assert finished is not None
+    await ctx.store.finish_token(finished)
     return result

@@ -25,3 +25,7 @@ class Settings:
     silent_agent_grace: float = 600.0  # past a run's timeout, and without a poll, it is lost
     full_collection_interval: float = 300.0  # seconds between full garbage collections
     misfire_grace: float = 60.0  # a fire missed by more than this is skipped, not run late
+    client_token_keep: float = 24 * 3600.0  # seconds a ClientToken's result is replayed
+    # Seconds after which an unfinished ClientToken claim is taken to belong to a request that
+    # died (a controller killed mid-request): a retry then runs afresh.
+    client_token_stale: float = 60.0

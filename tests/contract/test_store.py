@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,9 +22,11 @@ from assistcli.controller.models import (
     PageRequest,
     ResultFilter,
     Target,
+    TokenResult,
 )
 from assistcli.controller.store import Store
 from assistcli.controller.store.sqlite import SqliteStore
+from assistcli.errors import ApiError
 
 Scenario = Callable[[Store], Awaitable[None]]
 BACKENDS = {"sqlite": lambda tmp: SqliteStore(tmp / "assist.db")}
@@ -97,20 +100,62 @@ def test_nonces_are_single_use_within_the_window(run: Callable[[Scenario], None]
     run(scenario)
 
 
+def claim(store: Store, scope: str, token: str, fingerprint: str, now: float) -> Any:
+    return store.claim_token(scope, token, fingerprint, now, stale_after=60.0, keep=86400.0)
+
+
 def test_client_tokens(run: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
-        first = await store.claim_token("CreateCommand", "tok", "fp1", 1.0)
-        assert first.fresh
-        again = await store.claim_token("CreateCommand", "tok", "fp2", 2.0)
+        first = await claim(store, "CreateCommand", "tok", "fp1", 1.0)
+        assert (first.fresh, first.claimed_at) == (True, 1.0)
+        again = await claim(store, "CreateCommand", "tok", "fp2", 2.0)
         assert (again.fresh, again.fingerprint, again.result) == (False, "fp1", None)
-        await store.finish_token("CreateCommand", "tok", '{"CommandId": "c-1"}')
+        result = '{"CommandId": "c-1"}'
+        assert await store.finish_token(TokenResult("CreateCommand", "tok", 1.0, result))
+        assert not await store.finish_token(TokenResult("CreateCommand", "tok", 1.0, "{}"))
         await store.release_token("CreateCommand", "tok")  # finished claims are kept
-        done = await store.claim_token("CreateCommand", "tok", "fp1", 3.0)
-        assert done.result == '{"CommandId": "c-1"}'
-        assert (await store.claim_token("InvokeCommand", "tok", "fp1", 3.0)).fresh  # per action
-        await store.claim_token("RunCommand", "t2", "fp", 1.0)
+        done = await claim(store, "CreateCommand", "tok", "fp1", 3.0)
+        assert done.result == result
+        assert (await claim(store, "InvokeCommand", "tok", "fp1", 3.0)).fresh  # per action
+        await claim(store, "RunCommand", "t2", "fp", 1.0)
         await store.release_token("RunCommand", "t2")
-        assert (await store.claim_token("RunCommand", "t2", "fp", 1.0)).fresh
+        assert (await claim(store, "RunCommand", "t2", "fp", 1.0)).fresh
+
+    run(scenario)
+
+
+def test_a_client_token_whose_request_died_is_taken_over(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        dead = await claim(store, "CreateCommand", "tok", "fp1", 1.0)
+        assert not (await claim(store, "CreateCommand", "tok", "fp1", 60.0)).fresh  # still young
+        retry = await claim(store, "CreateCommand", "tok", "fp2", 62.0)
+        assert (retry.fresh, retry.claimed_at) == (True, 62.0)
+        # The dead request's write, had it come late, is refused with nothing written.
+        late = TokenResult("CreateCommand", "tok", dead.claimed_at, '{"CommandId": "c-dead"}')
+        with pytest.raises(ApiError, match="IdempotentProcessing"):
+            await store.insert_command(command("c-dead"), late)
+        assert await store.get_command("c-dead") is None
+        fresh = TokenResult("CreateCommand", "tok", retry.claimed_at, '{"CommandId": "c-new"}')
+        await store.insert_command(command("c-new"), fresh)
+        replay = await claim(store, "CreateCommand", "tok", "fp2", 500.0)
+        assert replay.result == fresh.result
+        # Finished claims are forgotten after `keep`; a request at most once in that time.
+        later = await store.claim_token("CreateCommand", "tok", "fp3", 90_000.0, 60.0, 86400.0)
+        assert later.fresh
+
+    run(scenario)
+
+
+def test_a_client_token_result_commits_with_its_invocation(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        claimed = await claim(store, "RunCommand", "tok", "fp", 1.0)
+        result = '{"CommandId": "c-k", "InvokeId": "t-1"}'
+        finished = TokenResult("RunCommand", "tok", claimed.claimed_at, result)
+        await store.insert_invocation(invocation("t-1", "mi-1"), command("c-k"), finished)
+        assert (await claim(store, "RunCommand", "tok", "fp", 2.0)).result == result
+        assert await store.get_command("c-k") is not None
 
     run(scenario)
 

@@ -49,8 +49,9 @@ async def create_command(ctx: Context, args: Args) -> dict[str, Any]:
     command = new_command(ctx, args, size_limit=content.RETAINED_LIMIT)
     if await ctx.store.count_commands() >= ctx.settings.max_commands:
         raise ApiError("CmdCount.ExceedQuota")
-    await ctx.store.insert_command(command)
-    return {"CommandId": command.command_id}
+    result = {"CommandId": command.command_id}
+    await ctx.store.insert_command(command, ctx.finishing(result))
+    return result
 
 
 async def modify_command(ctx: Context, args: Args) -> dict[str, Any]:

@@ -68,9 +68,10 @@ async def send_file(ctx: Context, args: Args) -> dict[str, Any]:
             overwrite=bool(args.flag("Overwrite")),
         ),
     )
-    await ctx.store.insert_invocation(invocation)
+    result = {"InvokeId": invoke_id}
+    await ctx.store.insert_invocation(invocation, finished=ctx.finishing(result))
     ctx.notifier.notify(instance_ids)
-    return {"InvokeId": invoke_id}
+    return result
 
 
 async def describe_send_file_results(ctx: Context, args: Args) -> dict[str, Any]:

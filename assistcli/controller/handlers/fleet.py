@@ -42,8 +42,9 @@ async def create_activation(ctx: Context, args: Args) -> dict[str, Any]:
         resource_group_id=args.text("ResourceGroupId"),
         tags=tags_to_set(args.records("Tag")),
     )
-    await ctx.store.insert_activation(activation)
-    return {"ActivationId": activation.activation_id, "ActivationCode": code}
+    result = {"ActivationId": activation.activation_id, "ActivationCode": code}
+    await ctx.store.insert_activation(activation, ctx.finishing(result))
+    return result
 
 
 async def existing_activation(ctx: Context, activation_id: str) -> Activation:

@@ -39,8 +39,9 @@ async def invoke_command(ctx: Context, args: Args) -> dict[str, Any]:
     invocation, instances = await _prepare(ctx, args, command, content.RETAINED_LIMIT)
     if invocation.repeat_mode == "DryRun":
         return {"InvokeId": "", "DryRun": dry_run(ctx, command, instances)}
-    await _store(ctx, invocation)
-    return {"InvokeId": invocation.invoke_id}
+    result = {"InvokeId": invocation.invoke_id}
+    await _store(ctx, invocation, result)
+    return result
 
 
 async def run_command(ctx: Context, args: Args) -> dict[str, Any]:
@@ -50,14 +51,15 @@ async def run_command(ctx: Context, args: Args) -> dict[str, Any]:
     invocation, instances = await _prepare(ctx, args, command, limit)
     if invocation.repeat_mode == "DryRun":
         return {"CommandId": "", "InvokeId": "", "DryRun": dry_run(ctx, command, instances)}
-    if keep:
-        await ctx.store.insert_command(command)
-    await _store(ctx, invocation)
-    return {"CommandId": command.command_id, "InvokeId": invocation.invoke_id}
+    result = {"CommandId": command.command_id, "InvokeId": invocation.invoke_id}
+    await _store(ctx, invocation, result, command if keep else None)
+    return result
 
 
-async def _store(ctx: Context, invocation: Invocation) -> None:
-    await ctx.store.insert_invocation(invocation)
+async def _store(
+    ctx: Context, invocation: Invocation, result: dict[str, Any], command: Command | None = None
+) -> None:
+    await ctx.store.insert_invocation(invocation, command, ctx.finishing(result))
     ctx.notifier.notify(t.instance_id for t in invocation.targets)
     if invocation.repeat_mode == "Period":
         ctx.notifier.schedules_changed.set()

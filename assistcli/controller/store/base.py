@@ -29,6 +29,7 @@ from assistcli.controller.models import (
     Tag,
     Target,
     TokenClaim,
+    TokenResult,
 )
 
 
@@ -60,16 +61,22 @@ class Store(abc.ABC):
 
     # Idempotency ------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def claim_token(self, scope: str, token: str, fingerprint: str, now: float) -> TokenClaim:
+    async def claim_token(
+        self, scope: str, token: str, fingerprint: str, now: float, stale_after: float, keep: float
+    ) -> TokenClaim:
         """Claim ClientToken `token` within `scope` (the action name).
 
-        A new token is recorded as in progress and returns `fresh=True`. A known one returns
-        `fresh=False` with the fingerprint it was first claimed with and, once finished, its
-        stored result (None while the first request is still running)."""
+        A new token is recorded as in progress and returns `fresh=True` with its `claimed_at`
+        (`now`). A known one returns `fresh=False` with the fingerprint it was first claimed with
+        and, once finished, its stored result (None while the first request is still running).
+        An unfinished claim older than `stale_after` seconds belongs to a request that died (its
+        writes carry its result, so it wrote nothing): it is taken over, fresh, with any
+        fingerprint. Claims older than `keep` seconds may be forgotten."""
 
     @abc.abstractmethod
-    async def finish_token(self, scope: str, token: str, result: str) -> None:
-        """Store the JSON result of the request that claimed the token."""
+    async def finish_token(self, finished: TokenResult) -> bool:
+        """Store the JSON result of the request that claimed the token, unless it is stored
+        already or the claim was taken over (then False)."""
 
     @abc.abstractmethod
     async def release_token(self, scope: str, token: str) -> None:
@@ -77,8 +84,10 @@ class Store(abc.ABC):
 
     # Commands -----------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def insert_command(self, command: Command) -> None:
-        """Insert a command and its tags."""
+    async def insert_command(self, command: Command, finished: TokenResult | None = None) -> None:
+        """Insert a command and its tags. With `finished`, store that ClientToken result in the
+        same transaction, or write nothing and raise ApiError IdempotentProcessing if its claim
+        was taken over (see finish_token)."""
 
     @abc.abstractmethod
     async def get_command(self, command_id: str) -> Command | None:
@@ -111,9 +120,15 @@ class Store(abc.ABC):
 
     # Invocations ----------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def insert_invocation(self, invocation: Invocation) -> None:
+    async def insert_invocation(
+        self,
+        invocation: Invocation,
+        command: Command | None = None,
+        finished: TokenResult | None = None,
+    ) -> None:
         """Insert an invocation, its per-instance targets, tags and file (SendFile), and count
-        one more use of its command (if the command still exists)."""
+        one more use of its command (if the command still exists); with `command`, insert that
+        command first (RunCommand's KeepCommand). `finished` as for insert_command."""
 
     @abc.abstractmethod
     async def get_invocation(self, invoke_id: str) -> Invocation | None:
@@ -176,7 +191,10 @@ class Store(abc.ABC):
 
     # Activations ----------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def insert_activation(self, activation: Activation) -> None: ...
+    async def insert_activation(
+        self, activation: Activation, finished: TokenResult | None = None
+    ) -> None:
+        """Insert an activation and its tags. `finished` as for insert_command."""
 
     @abc.abstractmethod
     async def get_activation(self, activation_id: str) -> Activation | None: ...

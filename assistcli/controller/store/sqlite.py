@@ -35,6 +35,7 @@ from assistcli.controller.models import (
     Tag,
     Target,
     TokenClaim,
+    TokenResult,
 )
 from assistcli.controller.store import sqlite_fleet as fleet
 from assistcli.controller.store import sqlite_schedule as schedule
@@ -54,6 +55,7 @@ from assistcli.controller.store.sqlite_rows import (
     tags_of,
 )
 from assistcli.controller.store.sqlite_writer import GroupCommitWriter
+from assistcli.errors import ApiError
 
 R = TypeVar("R")
 
@@ -65,6 +67,7 @@ class SqliteStore(Store):
         self.path = path
         self._writer: GroupCommitWriter | None = None
         self._next_nonce_purge = 0.0
+        self._next_token_purge = 0.0
 
     async def _run(self, work: Callable[..., R], *args: Any) -> R:
         assert self._writer is not None, "store is not open"
@@ -134,30 +137,33 @@ class SqliteStore(Store):
         return await self._run(record)
 
     # Idempotency ----------------------------------------------------------------------------------
-    async def claim_token(self, scope: str, token: str, fingerprint: str, now: float) -> TokenClaim:
+    async def claim_token(
+        self, scope: str, token: str, fingerprint: str, now: float, stale_after: float, keep: float
+    ) -> TokenClaim:
         def claim(c: sqlite3.Connection) -> TokenClaim:
-            inserted = c.execute(
-                "INSERT OR IGNORE INTO client_tokens (scope, token, fingerprint, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (scope, token, fingerprint, now),
+            if now >= self._next_token_purge:
+                c.execute("DELETE FROM client_tokens WHERE created_at < ?", (now - keep,))
+                self._next_token_purge = now + NONCE_PURGE_INTERVAL
+            taken = c.execute(
+                "INSERT INTO client_tokens (scope, token, fingerprint, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (scope, token) DO UPDATE SET "
+                "fingerprint = excluded.fingerprint, created_at = excluded.created_at "
+                "WHERE result IS NULL AND created_at < ?",
+                (scope, token, fingerprint, now, now - stale_after),
             ).rowcount
-            if inserted:
-                return TokenClaim(fresh=True, fingerprint=fingerprint)
+            if taken:
+                return TokenClaim(fresh=True, fingerprint=fingerprint, claimed_at=now)
             row = c.execute(
-                "SELECT fingerprint, result FROM client_tokens WHERE scope = ? AND token = ?",
+                "SELECT fingerprint, result, created_at FROM client_tokens "
+                "WHERE scope = ? AND token = ?",
                 (scope, token),
             ).fetchone()
-            return TokenClaim(fresh=False, fingerprint=row[0], result=row[1])
+            return TokenClaim(fresh=False, fingerprint=row[0], result=row[1], claimed_at=row[2])
 
         return await self._run(claim)
 
-    async def finish_token(self, scope: str, token: str, result: str) -> None:
-        await self._run(
-            lambda c: c.execute(
-                "UPDATE client_tokens SET result = ? WHERE scope = ? AND token = ?",
-                (result, scope, token),
-            )
-        )
+    async def finish_token(self, finished: TokenResult) -> bool:
+        return await self._run(finish_token, finished)
 
     async def release_token(self, scope: str, token: str) -> None:
         await self._run(
@@ -168,10 +174,10 @@ class SqliteStore(Store):
         )
 
     # Commands -------------------------------------------------------------------------------------
-    async def insert_command(self, command: Command) -> None:
+    async def insert_command(self, command: Command, finished: TokenResult | None = None) -> None:
         def insert(c: sqlite3.Connection) -> None:
-            insert_row(c, "commands", COMMAND_FIELDS, command_row(command))
-            set_tags(c, "command", [command.command_id], command.tags)
+            insert_command(c, command)
+            finishing(c, finished)
 
         await self._run(insert)
 
@@ -241,8 +247,19 @@ class SqliteStore(Store):
         return await self._run(lambda c: [row[0] for row in c.execute(sql, cond.params)])
 
     # Invocations ----------------------------------------------------------------------------------
-    async def insert_invocation(self, invocation: Invocation) -> None:
-        await self._run(tasks.insert_invocation, invocation)
+    async def insert_invocation(
+        self,
+        invocation: Invocation,
+        command: Command | None = None,
+        finished: TokenResult | None = None,
+    ) -> None:
+        def insert(c: sqlite3.Connection) -> None:
+            if command is not None:
+                insert_command(c, command)
+            tasks.insert_invocation(c, invocation)
+            finishing(c, finished)
+
+        await self._run(insert)
 
     async def get_invocation(self, invoke_id: str) -> Invocation | None:
         page = await self.list_invocations(
@@ -296,8 +313,14 @@ class SqliteStore(Store):
         if beats:
             await self._run(fleet.record_heartbeats, beats)
 
-    async def insert_activation(self, activation: Activation) -> None:
-        await self._run(fleet.insert_activation, activation)
+    async def insert_activation(
+        self, activation: Activation, finished: TokenResult | None = None
+    ) -> None:
+        def insert(c: sqlite3.Connection) -> None:
+            fleet.insert_activation(c, activation)
+            finishing(c, finished)
+
+        await self._run(insert)
 
     async def get_activation(self, activation_id: str) -> Activation | None:
         page = await self.list_activations(activation_id, None, None, [], PageRequest(limit=1))
@@ -405,3 +428,25 @@ class SqliteStore(Store):
 
     async def tag_count(self, resource_type: str, resource_id: str) -> int:
         return await self._run(tagging.tag_count, resource_type, resource_id)
+
+
+def insert_command(c: sqlite3.Connection, command: Command) -> None:
+    insert_row(c, "commands", COMMAND_FIELDS, command_row(command))
+    set_tags(c, "command", [command.command_id], command.tags)
+
+
+def finish_token(c: sqlite3.Connection, finished: TokenResult) -> bool:
+    return bool(
+        c.execute(
+            "UPDATE client_tokens SET result = ? WHERE scope = ? AND token = ? "
+            "AND created_at = ? AND result IS NULL",
+            (finished.result, finished.scope, finished.token, finished.claimed_at),
+        ).rowcount
+    )
+
+
+def finishing(c: sqlite3.Connection, finished: TokenResult | None) -> None:
+    """Store a ClientToken's result with the changes of its request, which are undone (this
+    job's savepoint is rolled back) if another request took the claim over meanwhile."""
+    if finished is not None and not finish_token(c, finished):
+        raise ApiError("IdempotentProcessing")
