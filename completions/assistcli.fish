@@ -92,7 +92,7 @@ function __assistcli_options
         case 'controller instance add'
             echo '--data-dir --name --instance-id --help'
         case 'controller serve'
-            echo '--listen --data-dir --store --delivery-timeout --agent-keepalive --client-token-stale --help'
+            echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --help'
         case 'controller start'
             echo '--listen --data-dir --help'
         case 'controller stop'

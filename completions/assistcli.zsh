@@ -50,7 +50,7 @@ _assistcli_options() {
         'controller access-key create') echo '--data-dir --help' ;;
         'controller instance') echo '--help' ;;
         'controller instance add') echo '--data-dir --name --instance-id --help' ;;
-        'controller serve') echo '--listen --data-dir --store --delivery-timeout --agent-keepalive --client-token-stale --help' ;;
+        'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --help' ;;
         'controller start') echo '--listen --data-dir --help' ;;
         'controller stop') echo '--data-dir --help' ;;
         'controller status') echo '--data-dir --help' ;;

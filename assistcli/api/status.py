@@ -20,6 +20,9 @@ FAILED_CLASS = (FAILED, INVALID, ABORTED, TIMEOUT, ERROR)
 # ran and exited non-zero was still "Finished" there; its ExitCode tells the rest.
 NOT_RUN_CLASS = (INVALID, ABORTED, TIMEOUT, ERROR)
 INSTANCE_STATUSES = (*ACTIVE, SUCCESS, *FAILED_CLASS, *STOPPED_CLASS)
+# ErrorCodes of endings the controller infers from an agent's silence, not from a report: a
+# genuine report of the same run, arriving late (after an outage, say), replaces them.
+INFERRED_ENDINGS = ("DeliveryTimeout", "ClientNotResponse")
 
 
 def is_terminal(status: str) -> bool:

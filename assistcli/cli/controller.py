@@ -83,6 +83,14 @@ def controller() -> None:
     help="Seconds an instance has to pick up a task before it ends Aborted (DeliveryTimeout).",
 )
 @click.option(
+    "--delivery-lease",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a delivered task may go unacknowledged (its agent neither reports it started "
+    "nor says it holds it) before it is delivered again.",
+)
+@click.option(
     "--agent-keepalive",
     type=click.FloatRange(min=0.1),
     default=AGENT_KEEPALIVE,
@@ -104,6 +112,7 @@ def serve(
     data_dir: Path,
     store_url: str | None,
     delivery_timeout: float,
+    delivery_lease: float,
     agent_keepalive: float,
     client_token_stale: float,
 ) -> None:
@@ -121,6 +130,7 @@ def serve(
             port=port,
             store_url=store_url,
             delivery_timeout=delivery_timeout,
+            lease=delivery_lease,
             agent_keepalive=agent_keepalive,
             client_token_stale=client_token_stale,
         )

@@ -145,13 +145,22 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
 
 async def reap(store: Store, settings: Settings) -> None:
     """End what can no longer end by itself: records nobody picked up within the delivery
-    timeout (Aborted / DeliveryTimeout), and runs whose agent went silent (ClientNotResponse)."""
+    timeout (Aborted / DeliveryTimeout), and runs whose agent went silent (ClientNotResponse).
+
+    Both timeouts count while the controller is up: while it was down, no agent could reach
+    it. So each waits one full timeout after start before it ends anything, giving agents the
+    time to come back and report."""
     interval = min(1.0, settings.delivery_timeout / 4)
+    up_since = time.time()
     while True:
         now = time.time()
         try:
-            await store.abort_undelivered(now - settings.delivery_timeout, now)
-            await store.abandon_silent_runs(now, settings.silent_agent_grace)
+            if now - up_since >= settings.delivery_timeout:
+                await store.abort_undelivered(
+                    now - settings.delivery_timeout, now, now - settings.heartbeat_window
+                )
+            if now - up_since >= settings.silent_agent_grace:
+                await store.abandon_silent_runs(now, settings.silent_agent_grace)
         except Exception:
             logger.exception("reaping records failed; retrying")
         await asyncio.sleep(interval)

@@ -261,7 +261,7 @@ def test_undelivered_records_are_aborted(run: Callable[[Scenario], None]) -> Non
     async def scenario(store: Store) -> None:
         await store.insert_invocation(invocation("t-old", "mi-1", created=10.0))
         await store.insert_invocation(invocation("t-new", "mi-1", created=50.0))
-        assert await store.abort_undelivered(queued_before=20.0, now=60.0) == 1
+        assert await store.abort_undelivered(20.0, now=60.0, connected_since=0.0) == 1
         old, new = await store.get_invocation("t-old"), await store.get_invocation("t-new")
         assert old is not None and new is not None
         record = old.targets[0]
@@ -338,8 +338,48 @@ def test_a_leased_record_is_not_aborted_until_its_lease_ends(
         await store.add_instance(fleet_instance("mi-1"))
         await store.insert_invocation(invocation("t-1", "mi-1", created=10.0))
         await store.claim_deliveries("mi-1", 50.0, 30.0, 10, [])
-        assert await store.abort_undelivered(queued_before=60.0, now=70.0) == 0
-        assert await store.abort_undelivered(queued_before=60.0, now=81.0) == 1
+        assert await store.abort_undelivered(60.0, now=70.0, connected_since=0.0) == 0
+        assert await store.abort_undelivered(60.0, now=81.0, connected_since=0.0) == 1
+
+    run(scenario)
+
+
+def test_a_record_delivered_to_a_connected_agent_is_not_aborted(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.insert_invocation(invocation("t-1", "mi-1", created=10.0))
+        await store.claim_deliveries("mi-1", 50.0, 30.0, 10, [])
+        await store.record_heartbeats([Heartbeat("mi-1", 75.0, 1)])
+        # Its agent polls (it holds the task, queued behind others, say): not a lost delivery.
+        assert await store.abort_undelivered(60.0, now=81.0, connected_since=70.0) == 0
+        # Silent since: the delivery is presumed lost.
+        assert await store.abort_undelivered(60.0, now=200.0, connected_since=80.0) == 1
+
+    run(scenario)
+
+
+def test_a_late_genuine_report_replaces_an_inferred_ending(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.insert_invocation(invocation("t-1", "mi-1", created=10.0))
+        await store.claim_deliveries("mi-1", 50.0, 30.0, 10, [])
+        assert await store.abort_undelivered(60.0, now=81.0, connected_since=0.0) == 1
+        late = [
+            report("t-1", 0, "started"),
+            report("t-1", 1, "output", output=b"done\n"),
+            report("t-1", 2, "finished", status="Success", exit_code=0),
+        ]
+        assert await store.apply_reports("mi-1", late, 90.0, 1024) == set()
+        inv = await store.get_invocation("t-1")
+        assert inv is not None
+        record = inv.targets[0]
+        assert (record.status, record.error_code, record.output) == ("Success", "", b"done\n")
+        assert (record.start_time, record.finish_time) == (10.0, 12.0)
+        assert inv.status == "Success"
 
     run(scenario)
 

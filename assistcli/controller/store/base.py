@@ -150,10 +150,14 @@ class Store(abc.ABC):
         Cancelled, running ones Stopping; finished ones are left alone. Sets StopTime."""
 
     @abc.abstractmethod
-    async def abort_undelivered(self, queued_before: float, now: float) -> int:
+    async def abort_undelivered(
+        self, queued_before: float, now: float, connected_since: float
+    ) -> int:
         """Records still Pending since before `queued_before` (their creation, or the fire that
         queued a periodic run) and not under a valid delivery lease end Aborted with ErrorCode
-        DeliveryTimeout; a periodic record then waits for its next fire. Returns how many."""
+        DeliveryTimeout; a periodic record then waits for its next fire. A record already
+        delivered to an instance whose agent polled since `connected_since` is left alone: its
+        agent holds it, or gets it again at its next poll. Returns how many."""
 
     @abc.abstractmethod
     async def abandon_silent_runs(self, now: float, silent_for: float) -> int:

@@ -278,8 +278,10 @@ class SqliteStore(Store):
     async def stop_targets(self, invoke_id: str, instance_ids: Sequence[str], now: float) -> None:
         await self._run(tasks.stop_targets, invoke_id, instance_ids, now)
 
-    async def abort_undelivered(self, queued_before: float, now: float) -> int:
-        return await self._run(tasks.abort_undelivered, queued_before, now)
+    async def abort_undelivered(
+        self, queued_before: float, now: float, connected_since: float
+    ) -> int:
+        return await self._run(tasks.abort_undelivered, queued_before, now, connected_since)
 
     async def abandon_silent_runs(self, now: float, silent_for: float) -> int:
         return await self._run(fleet.abandon_silent_runs, now, silent_for)

@@ -286,7 +286,12 @@ def apply_reports(
 
 
 def _apply(record: Target, report: Report, output_limit: int) -> None:
-    """One agent event on one record. A record that has ended keeps its outcome."""
+    """One agent event on one record. A record that has ended keeps its outcome, unless the
+    controller only inferred it: then the agent's word wins."""
+    if record.error_code in st.INFERRED_ENDINGS:
+        record.status = st.RUNNING if record.start_time else st.PENDING
+        record.error_code = record.error_info = ""
+        record.finish_time = None
     if report.event == "started" and record.status == st.PENDING:
         record.status, record.start_time = st.RUNNING, report.time
         record.repeats += 1

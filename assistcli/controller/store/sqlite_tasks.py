@@ -129,11 +129,14 @@ def stop_targets(
     refresh_status(c, [invoke_id])
 
 
-def abort_undelivered(c: sqlite3.Connection, queued_before: float, now: float) -> int:
+def abort_undelivered(
+    c: sqlite3.Connection, queued_before: float, now: float, connected_since: float
+) -> int:
     rows = c.execute(
         "SELECT * FROM targets WHERE status = 'Pending' AND queued_at < ? "
-        "AND (lease_until IS NULL OR lease_until < ?)",
-        (queued_before, now),
+        "AND (lease_until IS NULL OR lease_until < ?) AND (delivered_at IS NULL OR "
+        "instance_id NOT IN (SELECT instance_id FROM instances WHERE last_heartbeat >= ?))",
+        (queued_before, now, connected_since),
     ).fetchall()
     error = ("DeliveryTimeout", "The command delivery has been timeout.")
     schedule.end_runs(c, [target_of(r) for r in rows], st.ABORTED, error, now)
