@@ -154,7 +154,12 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "ParameterKey.Duplicate": (403, "The custom parameter keys are duplicated: {name}."),
     "ParameterType.NotSupported": (403, "Custom parameter values must be strings: {name}."),
     # Files.
-    "InvalidParameter.TargetDir": (400, "TargetDir must be an absolute path (≤ 255 characters)."),
+    "InvalidParameter.TargetDir": (
+        400,
+        "TargetDir must be an absolute path without .. components (≤ 255 characters).",
+    ),
+    "FilePathInvalid": (400, "TargetDir cannot hold a NUL character."),
+    "FileNameInvalid": (400, "The file Name cannot be . or .., or hold / or a NUL character."),
     "InvalidParameter.Content": (400, "The file content is empty or not valid Base64."),
     "InvalidParameter.Description": (400, "The specified Description is too long."),
     "InvalidFileContent.LengthLimitExceeded": (

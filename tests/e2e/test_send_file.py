@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import pwd
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any
 
 import pytest
 from agent_helpers import TERMINAL, system_user
-from conftest import Agent, Controller, StartAgent, api, wait_for
+from conftest import REGION, Agent, Controller, StartAgent, api, wait_for
+from rawclient import call, expect_error
 
 pytestmark = pytest.mark.e2e
 
@@ -203,3 +205,80 @@ def test_describe_send_file_results_shape_and_filters(
     listed = api(controller).call("DescribeInvocations", {"InstanceId": agent.instance_id})
     assert listed["Invocations"]["Invocation"] == []
     assert api(controller).call("DescribeInvocations", {"InvokeId": good})["TotalCount"] == 0
+
+
+def test_links_planted_in_a_users_directory_are_never_followed(
+    controller: Controller, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    """A local user owning TargetDir cannot make the root agent write, chmod or chown elsewhere:
+    not through a link at the temporary name agents used to use, nor at the file's own name."""
+    if os.geteuid() != 0:
+        pytest.skip("the agent must run as root for SendFile to cross users")
+    nobody = pwd.getpwnam("nobody")
+    victims = {}
+    for name in ("victim", "victim-2"):
+        victims[name] = tmp_path / name
+        victims[name].write_text("root's secret\n")
+        victims[name].chmod(0o600)
+    users_dir = tmp_path / "users-dir"
+    users_dir.mkdir()
+    os.chown(users_dir, nobody.pw_uid, nobody.pw_gid)
+    planted = users_dir / ".f.conf.agentd-tmp"
+    planted.symlink_to(victims["victim"])
+    (users_dir / "g.conf").symlink_to(victims["victim-2"])
+    agent = start_agent(controller)
+
+    common = {"TargetDir": str(users_dir), "FileOwner": "nobody", "Content": "sent\n"}
+    first = send_file(agent, Name="f.conf", **common)
+    second = send_file(agent, Name="g.conf", Overwrite=True, **common)
+    assert outcome(wait_sent(controller, first)) == ("Success", "")
+    assert outcome(wait_sent(controller, second)) == ("Success", "")
+
+    for victim in victims.values():
+        info = victim.stat()
+        assert victim.read_text() == "root's secret\n"
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (0, 0o600)
+    for name in ("f.conf", "g.conf"):  # the link at g.conf was replaced by the file
+        written = users_dir / name
+        info = written.lstat()
+        assert stat.S_ISREG(info.st_mode) and written.read_text() == "sent\n"
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (nobody.pw_uid, 0o644)
+    assert planted.is_symlink()
+    assert sorted(p.name for p in users_dir.iterdir()) == [planted.name, "f.conf", "g.conf"]
+
+
+def test_a_link_anywhere_in_target_dir_is_refused(
+    controller: Controller, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    agent = start_agent(controller)
+    through = send_file(agent, Name="a.txt", TargetDir=str(tmp_path / "link" / "sub"), Content="x")
+    at_end = send_file(agent, Name="b.txt", TargetDir=str(tmp_path / "link"), Content="x")
+    for invoke_id in (through, at_end):
+        assert outcome(wait_sent(controller, invoke_id)) == ("Invalid", "FilePathInvalid")
+    assert list(real.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "target_dir", "code"),
+    [
+        ("a.txt", "/tmp/../etc", "InvalidParameter.TargetDir"),
+        ("a.txt", "/tmp/..", "InvalidParameter.TargetDir"),
+        ("a.txt", "/tmp/a\0b", "FilePathInvalid"),
+        ("a\0b.txt", "/tmp", "FileNameInvalid"),
+        ("..", "/tmp", "FileNameInvalid"),
+        ("a/b.txt", "/tmp", "FileNameInvalid"),
+    ],
+)
+def test_paths_no_agent_could_write_are_refused_at_the_door(
+    controller: Controller, name: str, target_dir: str, code: str
+) -> None:
+    params = {"Action": "SendFile", "RegionId": REGION, "InstanceId.1": "mi-none"}
+    params |= {"Name": name, "TargetDir": target_dir, "Content": "x"}
+    expect_error(
+        call(controller.url, controller.access_key_id, controller.access_key_secret, params),
+        400,
+        code,
+    )

@@ -138,6 +138,9 @@ def test_files_are_written_with_mode_and_respect_overwrite(tmp_path: Path) -> No
         ({"group": "no-such-group-xyz"}, "UserGroupNotExists"),
         ({"name": "../escape"}, "FileNameInvalid"),
         ({"target_dir": "relative"}, "FilePathInvalid"),
+        ({"name": "a\0b"}, "FileNameInvalid"),
+        ({"target_dir": "/tmp/a\0b"}, "FilePathInvalid"),
+        ({"target_dir": "/tmp/../etc"}, "FilePathInvalid"),
     ],
 )
 def test_bad_file_specs_are_invalid(tmp_path: Path, change: dict[str, str], code: str) -> None:

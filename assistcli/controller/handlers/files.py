@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from assistcli.api import status as st
@@ -34,10 +35,21 @@ def _content(args: Args) -> bytes:
     return data
 
 
-async def send_file(ctx: Context, args: Args) -> dict[str, Any]:
-    target_dir = args.text("TargetDir")
+def _check_path(target_dir: str, name: str) -> None:
+    """Refuse at once what no agent could write (agents refuse it too)."""
+    if "\0" in name or "/" in name or name in (".", ".."):
+        raise ApiError("FileNameInvalid")
+    if "\0" in target_dir:
+        raise ApiError("FilePathInvalid")
     if not posixpath.isabs(target_dir) and target_dir[1:3] != ":\\":  # or C:\...
         raise ApiError("InvalidParameter.TargetDir")
+    if ".." in re.split(r"[/\\]", target_dir):  # the path must say where it leads
+        raise ApiError("InvalidParameter.TargetDir")
+
+
+async def send_file(ctx: Context, args: Args) -> dict[str, Any]:
+    target_dir = args.text("TargetDir")
+    _check_path(target_dir, args.text("Name"))
     data = _content(args)
     instance_ids = [i.instance_id for i in await target_instances(ctx, args)]
     invoke_id = new_id("f-")
