@@ -86,6 +86,8 @@ async def poll(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     session = await authenticated(ctx, request)
     body = read_json(request)
     active = [str(i) for i in body.get("active", []) if isinstance(i, str)]
+    # Tasks the agent has run and still reports on: handing them out again would only loop.
+    held = active + [str(i) for i in body.get("settling", []) if isinstance(i, str)]
     wait = _number(body.get("wait", 0), proto.MAX_WAIT)
     facts = proto.HostFacts.from_wire(body)
     instance_id = session.instance_id
@@ -99,9 +101,10 @@ async def poll(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     hung_up = asyncio.ensure_future(request.receive())
     try:
         while not hung_up.done():
+            ctx.sessions.check(instance_id)  # deregistered meanwhile: the agent learns it now
             with ctx.notifier.subscribe(instance_id) as woken:
-                if ctx.notifier.must_look(instance_id, active, time.time()):
-                    answer = await _look(ctx, instance_id, active, woken)
+                if ctx.notifier.must_look(instance_id, held, time.time()):
+                    answer = await _look(ctx, instance_id, active, held, woken)
                     if answer["tasks"] or answer["cancel"]:
                         return answer
                 if loop.time() >= deadline:
@@ -119,13 +122,11 @@ async def poll(ctx: Context, request: AgentRequest) -> dict[str, Any]:
 
 
 async def _look(
-    ctx: Context, instance_id: str, active: list[str], woken: asyncio.Event
+    ctx: Context, instance_id: str, active: list[str], held: list[str], woken: asyncio.Event
 ) -> dict[str, Any]:
     """Lease the instance's deliverable tasks; name those it runs that should stop."""
     now, limit = time.time(), ctx.settings.tasks_per_poll
-    deliveries = await ctx.store.claim_deliveries(
-        instance_id, now, ctx.settings.lease, limit, active
-    )
+    deliveries = await ctx.store.claim_deliveries(instance_id, now, ctx.settings.lease, limit, held)
     cancel = await ctx.store.records_to_cancel(instance_id, active) if active else []
     # Found everything there was, unless the batch was full, or news came while it looked.
     complete = len(deliveries) < limit and not cancel and not woken.is_set()

@@ -18,7 +18,9 @@ MAX_PASSED_PARAMS = 10
 MAX_NAME_BYTES = 64
 BUILTIN_PREFIX = "acs::"
 
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+# On bytes: scripts need not be UTF-8 (a GBK batch file), and what is not a placeholder must reach
+# the agent byte for byte.
+_PLACEHOLDER = re.compile(rb"\{\{(.*?)\}\}", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -53,8 +55,8 @@ def parameter_names(content: bytes) -> list[str]:
 
     Built-in `{{ACS::...}}` names are the agent's and are not listed."""
     names: dict[str, str] = {}
-    for match in _PLACEHOLDER.finditer(content.decode("utf-8", errors="replace")):
-        name = match.group(1).strip()
+    for match in _PLACEHOLDER.finditer(content):
+        name = match.group(1).decode("utf-8", errors="replace").strip()
         if name.lower().startswith(BUILTIN_PREFIX):
             continue
         if not name:
@@ -139,11 +141,11 @@ def bind(names: list[str], enabled: bool, values: Mapping[str, str] | None) -> d
 
 
 def render(content: bytes, values: Mapping[str, str]) -> bytes:
-    """Substitute custom parameters; built-ins stay for the agent to fill in."""
-    lowered = {key.lower(): value for key, value in values.items()}
+    """Substitute `values` (UTF-8 encoded); unknown placeholders and every other byte stay."""
+    lowered = {key.lower(): value.encode("utf-8") for key, value in values.items()}
 
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1).strip().lower()
+    def fill(match: re.Match[bytes]) -> bytes:
+        name = match.group(1).decode("utf-8", errors="replace").strip().lower()
         return lowered.get(name, match.group(0))
 
-    return _PLACEHOLDER.sub(fill, content.decode("utf-8", errors="replace")).encode()
+    return _PLACEHOLDER.sub(fill, content)

@@ -211,6 +211,31 @@ def test_parameters_and_built_in_parameters(
     ]
 
 
+def test_a_script_that_is_not_utf8_reaches_the_agent_byte_for_byte(
+    controller: Controller, start_agent: StartAgent
+) -> None:
+    """Only the placeholders change (to UTF-8 values): a GBK or binary script is not re-encoded."""
+    agent = start_agent(controller)
+    script = "# 你好\n".encode("gbk") + b"# \xff\xfe\x80\r\n"
+    script += b"echo '{{greeting}}' {{ACS::InstanceId}}\n" + b'cat "$0"\n'
+    body = api(controller).call(
+        "RunCommand",
+        {
+            "InstanceId": [agent.instance_id],
+            "Type": "RunShellScript",
+            "CommandContent": base64.b64encode(script).decode(),
+            "ContentEncoding": "Base64",
+            "EnableParameter": True,
+            "Parameters": {"greeting": "héllo"},
+        },
+    )
+    row = wait_status(controller, body["InvokeId"], encoding="Base64")
+    assert row["InvocationStatus"] == "Success", row["ErrorCode"]
+    greeting, instance = "héllo".encode(), agent.instance_id.encode()
+    ran = script.replace(b"{{greeting}}", greeting).replace(b"{{ACS::InstanceId}}", instance)
+    assert base64.b64decode(row["Output"]) == greeting + b" " + instance + b"\n" + ran
+
+
 def test_exit_code_and_combined_output(controller: Controller, start_agent: StartAgent) -> None:
     agent = start_agent(controller)
     row = run_and_wait(controller, agent.instance_id, "echo out; echo err >&2; echo out2; exit 3")

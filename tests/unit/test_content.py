@@ -66,6 +66,14 @@ def test_render_fills_custom_parameters_and_keeps_builtins() -> None:
     assert rendered == b"echo x {{ACS::InstanceId}}"
 
 
+def test_render_keeps_bytes_that_are_not_utf8_and_encodes_values_as_utf8() -> None:
+    gbk = "echo 你好".encode("gbk")
+    script = b"\xff\xfe" + gbk + b" {{name}} {{ACS::InstanceId}}\r\n\x80"
+    rendered = content.render(script, {"name": "é", "ACS::InstanceId": "i-1"})
+    assert rendered == b"\xff\xfe" + gbk + b" \xc3\xa9 i-1\r\n\x80"
+    assert content.parameter_names(script) == ["name"]
+
+
 def test_base64_must_decode_strictly_and_fit() -> None:
     assert content.decode_content("ZWNobyAxMjM=", "Base64") == b"echo 123"
     assert code_of(content.decode_content, "not base64!", "Base64") == "CmdContent.DecodeError"
