@@ -57,6 +57,16 @@ class Outbox:
                 path.unlink(missing_ok=True)  # a torn write can only be one never sent
         return found
 
+    def invoke_ids(self) -> set[str]:
+        """The tasks with reports not yet acknowledged (from the names: no file is read)."""
+        found = set()
+        for path in self.folder.glob("*.json"):
+            _, _, rest = path.stem.partition("-")  # <time>-<invoke id>-<run>-<seq>
+            invoke_id = rest.rsplit("-", 2)[0]
+            if invoke_id and not path.name.startswith("."):
+                found.add(invoke_id)
+        return found
+
     def remove(self, paths: list[Path]) -> None:
         for path in paths:
             path.unlink(missing_ok=True)

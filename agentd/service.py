@@ -28,6 +28,9 @@ from assistcli.api.agent import POLL_WAIT, Report, Task
 logger = logging.getLogger("agentd")
 
 FLUSH_TIMEOUT = 10.0  # seconds a draining agent keeps trying to deliver its outbox
+# Seconds before the next poll when one brought nothing new (only tasks already run or queued):
+# a controller that keeps handing a task back cannot drive the agent into a busy loop.
+NOTHING_NEW_PAUSE = 1.0
 
 
 class Backoff:
@@ -86,6 +89,8 @@ class Agent:
         try:
             while not self._draining.is_set():
                 self._draining.wait(0.5)
+            if self.refusal is not None:  # deregistered: its records have ended, stop its work
+                self._kill_running()
             while self.busy():
                 time.sleep(0.1)
             self._flush(time.monotonic() + FLUSH_TIMEOUT)
@@ -101,21 +106,33 @@ class Agent:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self._draining.is_set():
             logger.warning("second signal: killing running tasks and exiting")
-            with self._lock:
-                for execution in self._running.values():
-                    execution.kill_now()
+            self._kill_running()
             raise SystemExit(1)
         logger.info("signal %d: finishing running tasks, then exiting", signum)
         self._draining.set()
         self._poll_client.close()  # ends the long-poll now
+
+    def _kill_running(self) -> None:
+        with self._lock:
+            for execution in self._running.values():
+                execution.kill_now()
+
+    def _refused(self, refusal: Refused) -> None:
+        """The controller refused this instance for good (deregistered, or a wrong secret)."""
+        self.refusal = refusal
+        self._draining.set()
+        self._poll_client.close()  # ends a held poll now
 
     def busy(self) -> bool:
         with self._lock:
             return bool(self._running or self._queued)
 
     def _flush(self, deadline: float) -> None:
-        while self.outbox.pending(limit=1) and time.monotonic() < deadline:
-            self.outbox.wake()
+        """Give the reporter until `deadline` to deliver the outbox (nothing will be accepted
+        from a refused instance)."""
+        while self.refusal is None and self.outbox.pending(limit=1):
+            if time.monotonic() >= deadline:
+                return
             time.sleep(0.05)
 
     def recover(self) -> None:
@@ -143,7 +160,9 @@ class Agent:
     def poll_loop(self) -> None:
         backoff = Backoff()
         while not self._draining.is_set():
-            body = {**self.facts.to_wire(), "active": self._active()}
+            active = self._active()
+            settling = sorted(self.outbox.invoke_ids().difference(active))
+            body = {**self.facts.to_wire(), "active": active, "settling": settling}
             try:
                 answer = self._poll_client.poll(body, self.poll_wait)
             except ControllerUnreachable as error:
@@ -153,34 +172,41 @@ class Agent:
                     self._draining.wait(delay)
                 continue
             except Refused as refusal:
-                self.refusal = refusal
-                self._draining.set()
+                self._refused(refusal)
                 return
             backoff.reset()
-            self._apply(answer)
+            if not self._apply(answer) and (answer.get("tasks") or answer.get("cancel")):
+                self._draining.wait(NOTHING_NEW_PAUSE)
 
     def _active(self) -> list[str]:
         with self._lock:
             return sorted(self._running.keys() | self._queued)
 
-    def _apply(self, answer: dict[str, object]) -> None:
+    def _apply(self, answer: dict[str, object]) -> bool:
+        """Act on a poll's answer; False when it held nothing new."""
+        news = False
         for invoke_id in answer.get("cancel", []) or []:  # type: ignore[attr-defined]
             with self._lock:
                 if invoke_id in self._running:
                     self._running[invoke_id].cancel()
+                    news = True
                 elif invoke_id in self._queued:
                     self._dropped.add(invoke_id)
+                    news = True
         for wire in answer.get("tasks", []) or []:  # type: ignore[attr-defined]
-            self.accept(Task.from_wire(wire))
+            news = self.accept(Task.from_wire(wire)) or news
+        return news
 
-    def accept(self, task: Task) -> None:
-        """Queue a delivered task, unless it is known: a redelivery must not run twice."""
+    def accept(self, task: Task) -> bool:
+        """Queue a delivered task, unless it is known: a redelivery must not run twice.
+        False for a known one."""
         with self._lock:
             known = task.invoke_id in self._running or task.invoke_id in self._queued
             if known or self.ledger.seen(task.key):
-                return
+                return False
             self._queued.add(task.invoke_id)
         threading.Thread(target=self.work, args=(task,), name=task.invoke_id, daemon=True).start()
+        return True
 
     # Work ---------------------------------------------------------------------------------------
     def work(self, task: Task) -> None:
@@ -236,25 +262,41 @@ class Agent:
     # Reporting ----------------------------------------------------------------------------------
     def report_loop(self) -> None:
         client, backoff = self._client(), Backoff()
-        while True:
+        while self.refusal is None:
             batch = self.outbox.pending()
             if not batch:
                 self.outbox.wait(1.0)
                 continue
             try:
-                answer = client.report([r for _, r in batch])
+                self._deliver(client, batch)
             except ControllerUnreachable as error:
                 delay = backoff.next()
                 logger.warning("cannot report (%s); retrying in %.1fs", error, delay)
                 self.outbox.wait(delay)
                 continue
-            except Refused as refusal:
-                logger.error("reports refused: %s", refusal)
-                self.outbox.wait(backoff.next())
-                continue
+            except Refused as refusal:  # the instance is gone: nothing will be accepted
+                self._refused(refusal)
+                return
             backoff.reset()
-            done = set(answer.get("acked", [])) | set(answer.get("rejected", []))
-            for _, item in batch:
-                if item.report_id in answer.get("rejected", []):
-                    logger.error("the controller rejected report %s", item.report_id)
-            self.outbox.remove([path for path, item in batch if item.report_id in done])
+
+    def _deliver(self, client: ControllerClient, batch: list[tuple[Path, Report]]) -> None:
+        """Send reports and drop what the controller acknowledged. A batch refused as malformed
+        is sent again one report at a time, and a report refused on its own is dropped: sending
+        it again could never help."""
+        try:
+            answer = client.report([r for _, r in batch])
+        except Refused as refusal:
+            if refusal.status == 401:
+                raise
+            if len(batch) > 1:
+                for one in batch:
+                    self._deliver(client, [one])
+                return
+            logger.error("report %s refused for good: %s", batch[0][1].report_id, refusal)
+            self.outbox.remove([batch[0][0]])
+            return
+        done = set(answer.get("acked", [])) | set(answer.get("rejected", []))
+        for _, item in batch:
+            if item.report_id in answer.get("rejected", []):
+                logger.error("the controller rejected report %s", item.report_id)
+        self.outbox.remove([path for path, item in batch if item.report_id in done])

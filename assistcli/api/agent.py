@@ -2,7 +2,9 @@
 
     POST /agent/v1/register  {activation_id, activation_code, instance_name?, host facts}
                              -> {instance_id, instance_name, secret}
-    POST /agent/v1/poll      {wait, active: [invoke ids running], host facts}
+    POST /agent/v1/poll      {wait, active: [invoke ids running or queued],
+                              settling: [invoke ids run, with reports not yet acknowledged],
+                              host facts}
                              -> {tasks: [Task], cancel: [invoke ids to kill]}
     POST /agent/v1/report    {reports: [Report]} -> {acked: [report ids]}
 

@@ -67,9 +67,13 @@ class Sessions:
             session = _session_of(instance)
         if not hmac.compare_digest(session.secret_hash, secret_hash(secret)):
             raise ApiError("Agent.InvalidCredential")
+        self.check(instance_id)
+        return self._sessions.setdefault(instance_id, session)  # one, if two polls raced
+
+    def check(self, instance_id: str) -> None:
+        """Refuse an instance deregistered since its agent's request was let in."""
         if instance_id in self._gone:
             raise ApiError("Agent.NotRegistered")
-        return self._sessions.setdefault(instance_id, session)  # one, if two polls raced
 
     def forget(self, instance_id: str) -> None:
         """The instance is deregistered: its agent is not let in again."""

@@ -309,6 +309,29 @@ def report(invoke_id: str, seq: int, event: str, **fields: object) -> Report:
     return Report(invoke_id=invoke_id, seq=seq, event=event, time=float(seq + 10), **fields)  # type: ignore[arg-type]
 
 
+def test_deregistration_ends_the_instance_s_records(run: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_instance(fleet_instance("mi-1"))
+        await store.insert_invocation(invocation("t-run", "mi-1", "mi-2"))
+        await store.insert_invocation(invocation("t-wait", "mi-1"))
+        await store.claim_deliveries("mi-1", 20.0, 30.0, 10, [])
+        await store.apply_reports("mi-1", [report("t-run", 0, "started")], 21.0, 1024)
+        assert await store.deregister_instance("mi-1", 30.0) is not None
+        ran, waited = await store.get_invocation("t-run"), await store.get_invocation("t-wait")
+        assert ran is not None and waited is not None
+        mine = [t for t in ran.targets if t.instance_id == "mi-1"][0]
+        assert (mine.status, mine.error_code, mine.finish_time) == (
+            "Terminated",
+            "InstanceReleased",
+            30.0,
+        )
+        assert (waited.targets[0].status, waited.status) == ("Aborted", "Failed")
+        other = [t for t in ran.targets if t.instance_id == "mi-2"][0]
+        assert other.status == "Pending"  # another instance's record is its own
+
+    run(scenario)
+
+
 def test_deliveries_are_leased_and_redelivered_after_the_lease(
     run: Callable[[Scenario], None],
 ) -> None:
@@ -455,9 +478,9 @@ def test_registration_counts_against_the_activation(run: Callable[[Scenario], No
         assert await store.get_instance("mi-2") is None
         found = await store.get_activation("A-1")
         assert found is not None and (found.registered_count, found.tags) == (1, [("team", "ops")])
-        removed = await store.deregister_instance("mi-1")
+        removed = await store.deregister_instance("mi-1", 5.0)
         assert removed is not None and removed.instance_id == "mi-1"
-        assert await store.deregister_instance("mi-1") is None
+        assert await store.deregister_instance("mi-1", 6.0) is None
         found = await store.get_activation("A-1")
         assert found is not None and found.deregistered_count == 1
         await store.disable_activation("A-1")

@@ -20,13 +20,15 @@ from agent_helpers import (
     agent_post,
     expect_api_error,
     forged_report,
+    pid_gone,
+    read_pid,
     read_secret,
     result,
     run_and_wait,
     run_script,
     wait_status,
 )
-from conftest import Agent, Controller, StartAgent, api, create_activation, register
+from conftest import Agent, Controller, StartAgent, api, create_activation, register, wait_for
 
 from assistcli.api import agent as proto
 
@@ -297,6 +299,26 @@ def test_a_deregistered_instance_is_refused(
         controller,
         {"InstanceId": [agent.instance_id], "Type": "RunShellScript", "CommandContent": "id"},
     )
+
+
+def test_deregistration_ends_the_agent_and_its_work_at_once(
+    controller: Controller, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    agent = start_agent(controller)  # the default 600 s poll: held when the instance goes
+    pid_file = tmp_path / "pid"
+    running = run_script(controller, agent.instance_id, f"echo $$ > {pid_file}; sleep 600")
+    pid = read_pid(pid_file)
+    wait_status(controller, running, {"Running"})
+
+    api(controller).call("DeregisterManagedInstance", {"InstanceId": agent.instance_id})
+    assert agent.process is not None
+    assert agent.process.wait(timeout=10) == 3
+    wait_for(lambda: pid_gone(pid), what="the deregistered instance's script to end")
+    row = result(controller, running)
+    assert (row["InvocationStatus"], row["ErrorCode"]) == ("Terminated", "InstanceReleased")
+    assert row["FinishedTime"]
+    # The refusal is final: the agent did not keep knocking.
+    assert agent.log().count("refused") <= 2, agent.log()
 
 
 def test_an_agent_sees_only_its_own_work(

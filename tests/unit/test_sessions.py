@@ -57,7 +57,7 @@ def test_a_secret_is_checked_against_the_store_then_remembered(tmp_path: Path) -
         assert wrong.value.code == "Agent.InvalidCredential"
         session = await sessions.authenticate("mi-1", "s3cret")
         assert session.instance_id == "mi-1" and session.facts == FACTS
-        await store.deregister_instance("mi-1")
+        await store.deregister_instance("mi-1", 1.0)
         assert await sessions.authenticate("mi-1", "s3cret") is session  # from memory
         sessions.forget("mi-1")  # what DeregisterManagedInstance does
         with pytest.raises(ApiError) as gone:

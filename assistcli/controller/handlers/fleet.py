@@ -115,10 +115,11 @@ async def existing_instance(ctx: Context, instance_id: str) -> Instance:
 
 async def deregister_managed_instance(ctx: Context, args: Args) -> dict[str, Any]:
     instance_id = args.text("InstanceId")
-    removed = await ctx.store.deregister_instance(instance_id)
+    removed = await ctx.store.deregister_instance(instance_id, ctx.now)
     if removed is None:
         raise ApiError.of("InvalidInstanceId.NotFound", instance_id=instance_id)
     ctx.sessions.forget(instance_id)
+    ctx.notifier.notify([instance_id])  # its held poll answers that it is not registered
     ctx.notifier.forget(instance_id)
     stats = await ctx.store.instance_stats([instance_id])
     shown = views.managed_instance(removed, stats[instance_id], connected=False)

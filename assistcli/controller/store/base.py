@@ -183,9 +183,11 @@ class Store(abc.ABC):
         """False if the instance does not exist."""
 
     @abc.abstractmethod
-    async def deregister_instance(self, instance_id: str) -> Instance | None:
+    async def deregister_instance(self, instance_id: str, now: float) -> Instance | None:
         """Remove an instance (its records stay) and count it on its activation; returns what
-        was removed, or None if it did not exist."""
+        was removed, or None if it did not exist. Its records that have not ended end with
+        ErrorCode InstanceReleased: Terminated if they ran, Aborted otherwise, and schedules
+        fire no more."""
 
     @abc.abstractmethod
     async def record_heartbeats(self, beats: Sequence[Heartbeat]) -> None:

@@ -308,8 +308,8 @@ class SqliteStore(Store):
             )
         )
 
-    async def deregister_instance(self, instance_id: str) -> Instance | None:
-        return await self._run(fleet.deregister_instance, instance_id)
+    async def deregister_instance(self, instance_id: str, now: float) -> Instance | None:
+        return await self._run(fleet.deregister_instance, instance_id, now)
 
     async def record_heartbeats(self, beats: Sequence[Heartbeat]) -> None:
         if beats:

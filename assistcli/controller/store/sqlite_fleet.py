@@ -108,10 +108,23 @@ def instance_stats(c: sqlite3.Connection, instance_ids: Sequence[str]) -> dict[s
     return stats
 
 
-def deregister_instance(c: sqlite3.Connection, instance_id: str) -> Instance | None:
+RELEASED = ("InstanceReleased", "The specified instance was released during task execution.")
+
+
+def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> Instance | None:
     page = list_instances(c, InstanceFilter(instance_ids=[instance_id]), PageRequest(limit=1))
     if not page.items:
         return None
+    unended = "instance_id = ? AND status IN ('Pending', 'Scheduled', 'Running', 'Stopping')"
+    c.execute(  # nothing of it will run or report again
+        f"UPDATE targets SET next_fire = NULL, stop_time = ? WHERE {unended}", (now, instance_id)
+    )
+    active = [
+        target_of(r) for r in c.execute(f"SELECT * FROM targets WHERE {unended}", (instance_id,))
+    ]
+    ran = [r for r in active if r.status in (st.RUNNING, st.STOPPING)]
+    schedule.end_runs(c, ran, st.TERMINATED, RELEASED, now)
+    schedule.end_runs(c, [r for r in active if r not in ran], st.ABORTED, RELEASED, now)
     c.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
     c.execute(
         "DELETE FROM tags WHERE resource_type = 'managedinstance' AND resource_id = ?",
