@@ -319,14 +319,14 @@ def test_deregistration_ends_the_instance_s_records(run: Callable[[Scenario], No
         assert await store.deregister_instance("mi-1", 30.0) is not None
         ran, waited = await store.get_invocation("t-run"), await store.get_invocation("t-wait")
         assert ran is not None and waited is not None
-        mine = [t for t in ran.targets if t.instance_id == "mi-1"][0]
+        mine = next(t for t in ran.targets if t.instance_id == "mi-1")
         assert (mine.status, mine.error_code, mine.finish_time) == (
             "Terminated",
             "InstanceReleased",
             30.0,
         )
         assert (waited.targets[0].status, waited.status) == ("Aborted", "Failed")
-        other = [t for t in ran.targets if t.instance_id == "mi-2"][0]
+        other = next(t for t in ran.targets if t.instance_id == "mi-2")
         assert other.status == "Pending"  # another instance's record is its own
 
     run(scenario)
