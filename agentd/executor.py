@@ -20,6 +20,8 @@ from pathlib import Path
 
 from agentd import accounts
 from agentd.files import write_file
+from agentd.launcher import Launcher, LauncherError
+from agentd.launcher import parse as parse_launcher
 from agentd.outcome import Outcome, invalid
 from assistcli.api.agent import INTERPRETERS, OUTPUT_LIMIT, Task
 
@@ -75,13 +77,19 @@ class Execution:
         cwd = task.working_dir or (account.home if os.path.isdir(account.home) else "/")
         if not os.path.isdir(cwd):
             return invalid("DirectoryNotExists", f"The specified directory does not exist: {cwd}")
-        return self._script_argv(account), account, cwd
+        try:
+            launcher = parse_launcher(task.launcher) if task.launcher else None
+        except LauncherError as error:
+            return invalid("InvalidLauncher", str(error))
+        return self._script_argv(account, launcher), account, cwd
 
-    def _script_argv(self, account: accounts.Account) -> list[str]:
+    def _script_argv(self, account: accounts.Account, launcher: Launcher | None) -> list[str]:
         """Write the script into a fresh directory only the run's user can enter."""
         suffix = {"RunPowerShellScript": ".ps1", "RunBatScript": ".bat"}.get(
             self.task.command_type, ".sh"
         )
+        if launcher is not None and launcher.extension:
+            suffix = launcher.extension
         self._scratch = Path(tempfile.mkdtemp(prefix="agentd-"))  # mode 0700
         path = self._scratch / f"{self.task.invoke_id}{suffix}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
@@ -90,6 +98,8 @@ class Execution:
         if account.switch:
             os.chown(self._scratch, account.uid, account.gid)
             os.chown(path, account.uid, account.gid)
+        if launcher is not None:
+            return launcher.argv(str(path))
         if self.task.command_type == "RunPowerShellScript":
             return ["pwsh", "-NoProfile", "-NonInteractive", "-File", str(path)]
         if self.task.command_type == "RunBatScript":

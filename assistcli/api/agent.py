@@ -94,6 +94,9 @@ class Task:
     working_dir: str = ""
     username: str = ""
     termination_mode: str = "ProcessTree"
+    # Runs the script instead of the type's interpreter, `{{ACS::ScriptFileName}}` naming the
+    # script file (see agentd/launcher.py); empty: the interpreter. Older agents ignore it.
+    launcher: str = ""
     file: FileTask | None = None
 
     def to_wire(self) -> dict[str, Any]:

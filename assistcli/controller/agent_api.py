@@ -177,6 +177,8 @@ def _task(ctx: Context, delivery: Delivery) -> proto.Task:
         working_dir=inv.working_dir,
         username=inv.username,
         termination_mode=inv.termination_mode or "ProcessTree",
+        # The agent fills in {{ACS::ScriptFileName}}, the script file it writes.
+        launcher=content.render(inv.launcher.encode(), builtins).decode(),
     )
 
 

@@ -236,6 +236,41 @@ def test_a_script_that_is_not_utf8_reaches_the_agent_byte_for_byte(
     assert base64.b64decode(row["Output"]) == greeting + b" " + instance + b"\n" + ran
 
 
+def test_launcher_runs_the_script_file_with_its_extension(
+    controller: Controller, start_agent: StartAgent
+) -> None:
+    agent = start_agent(controller)
+    script = "import os, sys\nprint(os.path.splitext(sys.argv[0])[1], sys.argv[1:], 2 ** 10)\n"
+    launched = run_and_wait(
+        controller,
+        agent.instance_id,
+        script,
+        Launcher='python3 -u {{ACS::ScriptFileName|Ext(".py")}} "two words" {{ACS::InstanceId}}',
+    )
+    assert launched["InvocationStatus"] == "Success", (launched["ErrorCode"], launched["Output"])
+    assert launched["Output"] == f".py ['two words', '{agent.instance_id}'] 1024\n"
+    assert invocation(controller, launched["InvokeId"])["Launcher"].startswith("python3 -u")
+
+    command = api(controller).call(
+        "CreateCommand",
+        {
+            "Name": "launched",
+            "Type": "RunShellScript",
+            "CommandContent": base64.b64encode(script.encode()).decode(),
+            "Launcher": "python3",  # the script file comes last
+        },
+    )
+    invoked = api(controller).call(
+        "InvokeCommand", {"CommandId": command["CommandId"], "InstanceId": [agent.instance_id]}
+    )
+    stored = wait_status(controller, invoked["InvokeId"])
+    assert (stored["InvocationStatus"], stored["Output"]) == ("Success", ".sh [] 1024\n")
+
+    refused = run_and_wait(controller, agent.instance_id, script, Launcher="python3 {{ACS::Nope}}")
+    assert (refused["InvocationStatus"], refused["ErrorCode"]) == ("Invalid", "InvalidLauncher")
+    assert "ACS::Nope" in refused["ErrorInfo"]
+
+
 def test_exit_code_and_combined_output(controller: Controller, start_agent: StartAgent) -> None:
     agent = start_agent(controller)
     row = run_and_wait(controller, agent.instance_id, "echo out; echo err >&2; echo out2; exit 3")
