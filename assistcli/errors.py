@@ -153,6 +153,10 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "ParameterKey.ExceedLimit": (403, "The length of a parameter key exceeds 64 characters."),
     "ParameterKey.Duplicate": (403, "The custom parameter keys are duplicated: {name}."),
     "ParameterType.NotSupported": (403, "Custom parameter values must be strings: {name}."),
+    "InvalidParameterCharset.Parameters": (
+        403,
+        "Custom parameters must be valid Unicode text (no unpaired surrogates).",
+    ),
     # Files.
     "InvalidParameter.TargetDir": (
         400,

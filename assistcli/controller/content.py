@@ -117,6 +117,11 @@ def _checked(pairs: list[tuple[object, object]] | list[tuple[str, object]]) -> d
             raise ApiError.of("ParameterKey.Duplicate", name=key)
         if not isinstance(value, str):
             raise ApiError.of("ParameterType.NotSupported", name=key)
+        if not (key + value).isascii():
+            try:
+                (key + value).encode("utf-8")  # JSON may carry "\ud800", which no script can hold
+            except UnicodeEncodeError:
+                raise ApiError("InvalidParameterCharset.Parameters") from None
         values[key] = value
     if len(values) > MAX_PASSED_PARAMS:
         raise ApiError("ParameterCount.ExceedLimit")

@@ -47,6 +47,8 @@ def test_parameters_accept_json_and_the_old_sdk_python_repr(raw: str) -> None:
         ('{"' + "k" * 65 + '": "v"}', "ParameterKey.ExceedLimit"),
         ("{" + ",".join(f'"k{i}": "v"' for i in range(11)) + "}", "ParameterCount.ExceedLimit"),
         ("__import__('os')", "InvalidParameter.Parameters"),
+        ('{"a": "\\ud800"}', "InvalidParameterCharset.Parameters"),
+        ('{"\\udfff": "v"}', "InvalidParameterCharset.Parameters"),
     ],
 )
 def test_bad_parameters(raw: str, code: str) -> None:
