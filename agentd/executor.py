@@ -1,8 +1,9 @@
 """Run one task: a script in its own process group, or a file write. No networking here.
 
 Output (stdout and stderr together) is streamed through `emit` in chunks while the script runs,
-capped at OUTPUT_LIMIT bytes; what is cut is counted. A timeout or a stop kills the whole
-process tree (TERM, a grace period, KILL) unless TerminationMode is Process.
+capped at OUTPUT_LIMIT bytes; what is cut is counted. A timeout or a stop kills everything the
+run started, even what left the script's session (TERM, a grace period, KILL: see proctree), or
+the script alone when TerminationMode is Process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agentd import accounts
+from agentd import accounts, proctree
 from agentd.files import write_file
 from agentd.launcher import Launcher, LauncherError
 from agentd.launcher import parse as parse_launcher
@@ -40,24 +41,38 @@ class Execution:
         self._scratch: Path | None = None  # the run's private directory, removed at its end
         self._cancelled = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
+        self._tree: proctree.Tree | None = None  # the run's processes, once it has any
 
     def cancel(self) -> None:
         self._cancelled.set()
 
     def kill_now(self) -> None:
-        """Kill the process tree at once (the agent is exiting)."""
-        if self._process is not None:
-            _signal(self._process, signal.SIGKILL, tree=True)
+        """Kill everything the run started, at once (the agent is exiting)."""
+        if self._tree is not None:
+            self._tree.kill()
 
-    def run(self, on_start: Callable[[float], None], emit: Emit) -> Outcome:
+    def run(
+        self,
+        on_start: Callable[[float], None],
+        emit: Emit,
+        on_record: Callable[[dict[str, str]], None] | None = None,
+    ) -> Outcome:
+        """Run the task. Before its script starts, `on_record` gets what finds the run's processes
+        and files again should the agent die (for `abandon`); if it raises, nothing starts."""
         if self.task.kind == "file" and self.task.file is not None:
             on_start(time.time())
             return write_file(self.task.file)
-        prepared = self._prepare()
-        if isinstance(prepared, Outcome):
-            return prepared
-        argv, account, cwd = prepared
-        return self._execute(argv, account, cwd, on_start, emit)
+        try:
+            prepared = self._prepare()
+            if isinstance(prepared, Outcome):
+                return prepared
+            argv, account, cwd = prepared
+            return self._execute(argv, account, cwd, on_start, emit, on_record)
+        finally:
+            if self._tree is not None:
+                self._tree.close()
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _prepare(self) -> Outcome | tuple[list[str], accounts.Account, str]:
         task = self.task
@@ -114,19 +129,24 @@ class Execution:
         cwd: str,
         on_start: Callable[[float], None],
         emit: Emit,
+        on_record: Callable[[dict[str, str]], None] | None,
     ) -> Outcome:
+        tree = self._tree = proctree.Tree.create(self.task.key)
+        if on_record is not None:
+            on_record({"scratch": str(self._scratch or ""), **tree.record()})
         started = time.time()
         try:
-            process = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=account.environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed as one
-                **account.popen_args(),
-            )
+            with tree.spawning():
+                process = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=tree.environment(account.environment()),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own session: a terminal's signals miss it
+                    **account.popen_args(),
+                )
         except OSError as error:
             return Outcome(status="Error", error_code="ExecutionException", error_info=str(error))
         self._process = process
@@ -140,8 +160,6 @@ class Execution:
         capture.close()
         outcome = self._outcome(process.returncode, ending)
         outcome.dropped, outcome.started = capture.dropped, started
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
         return outcome
 
     def _wait(self, process: subprocess.Popen[bytes], deadline: float, capture: Capture) -> str:
@@ -158,11 +176,16 @@ class Execution:
                 return "stopped" if self._cancelled.is_set() else "timeout"
 
     def _terminate(self, process: subprocess.Popen[bytes]) -> None:
-        tree = self.task.termination_mode != "Process"
-        _signal(process, signal.SIGTERM, tree)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=KILL_GRACE)
-        _signal(process, signal.SIGKILL, tree)  # whatever ignored TERM, children included
+        tree = self._tree
+        if self.task.termination_mode == "Process" or tree is None:  # the script alone
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=KILL_GRACE)
+            process.kill()
+        else:
+            tree.signal(signal.SIGTERM)
+            tree.wait_gone(KILL_GRACE)
+            tree.kill()  # whatever ignored TERM, wherever it went
         process.wait()
 
     def _outcome(self, code: int, ending: str) -> Outcome:
@@ -183,14 +206,13 @@ class Execution:
         return Outcome("Success", 0)
 
 
-def _signal(process: subprocess.Popen[bytes], signum: int, tree: bool) -> None:
-    try:
-        if tree:
-            os.killpg(process.pid, signum)
-        else:
-            process.send_signal(signum)
-    except (ProcessLookupError, PermissionError):
-        pass
+def abandon(record: dict[str, str]) -> int:
+    """End what a run left when its agent died (from what `on_record` got): kill its processes
+    and remove its directory. Returns how many processes were killed."""
+    killed = proctree.end_recorded(record)
+    if record.get("scratch"):
+        shutil.rmtree(record["scratch"], ignore_errors=True)
+    return killed
 
 
 class Capture:

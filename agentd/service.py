@@ -8,7 +8,6 @@ and flushes its outbox; a second signal kills the tasks and exits at once.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import random
 import signal
@@ -17,11 +16,11 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from agentd import host
+from agentd import host, runreports
 from agentd.client import ControllerClient, ControllerUnreachable, Refused
 from agentd.config import Identity
-from agentd.executor import Execution
-from agentd.outbox import INTERRUPTED_SEQ, Ledger, Outbox
+from agentd.executor import Execution, abandon
+from agentd.outbox import Ledger, Outbox, Unwritable
 from agentd.outcome import Outcome
 from assistcli.api.agent import POLL_WAIT, Report, Task
 
@@ -136,24 +135,18 @@ class Agent:
             time.sleep(0.05)
 
     def recover(self) -> None:
-        """Runs the agent died in end as interrupted: report them, never run them again."""
+        """Runs the agent died in end as interrupted: what they left running is killed, their
+        files removed, and they are reported, never run again."""
         now = time.time()
         for key in self.ledger.unfinished():
+            record = self.ledger.record(key)
+            killed = abandon(record) if record else None
             logger.warning("task %s was interrupted by the agent's restart", key)
-            invoke_id, _, run = key.rpartition(".")
-            self.outbox.put(
-                Report(
-                    invoke_id=invoke_id,
-                    run=int(run),
-                    seq=INTERRUPTED_SEQ,
-                    event="finished",
-                    time=now,
-                    status="Error",
-                    error_code="ExecutionInterrupted",
-                    error_info="The agent stopped while the command ran.",
-                )
-            )
-            self.ledger.finish(key)
+            self.outbox.put(runreports.interrupted(key, now, killed, self.ledger.ended(key)))
+            try:
+                self.ledger.finish(key)
+            except Unwritable as problem:  # reported all the same; seen for this process's life
+                logger.error("task %s: %s", key, problem)
         self.ledger.prune(now)
 
     # Polling ------------------------------------------------------------------------------------
@@ -224,39 +217,25 @@ class Agent:
                     self._running.pop(task.invoke_id, None)
 
     def _execute(self, task: Task, execution: Execution) -> None:
-        self.ledger.start(task.key)
-        seq = itertools.count()
-
-        def report(event: str, at: float, **fields: object) -> None:
-            self.outbox.put(
-                Report(
-                    invoke_id=task.invoke_id,
-                    run=task.run,
-                    seq=next(seq),
-                    event=event,
-                    time=at,
-                    **fields,  # type: ignore[arg-type]
-                )
-            )
-
+        reports = runreports.RunReports(self.outbox, task)
         try:
+            self.ledger.start(task.key)
             outcome = execution.run(
-                on_start=lambda at: report("started", at),
-                emit=lambda data: report("output", time.time(), output=data),
+                on_start=reports.started,
+                emit=reports.output,
+                on_record=lambda record: self.ledger.start(task.key, record),
             )
+        except Unwritable as problem:  # nothing started that the ledger does not know of
+            reports.unrecorded(problem)
+            outcome = Outcome("Error")
         except Exception as error:  # a bug here must still end the run with a status
             logger.exception("task %s failed", task.invoke_id)
             outcome = Outcome("Error", error_code="ExecutionException", error_info=str(error))
-        report(
-            "finished",
-            time.time(),
-            status=outcome.status,
-            exit_code=outcome.exit_code,
-            error_code=outcome.error_code,
-            error_info=outcome.error_info,
-            dropped=outcome.dropped,
-        )
-        self.ledger.finish(task.key)
+        outcome = reports.finished(outcome)
+        try:
+            self.ledger.finish(task.key, stored=reports.outcome_stored)
+        except Unwritable as problem:
+            logger.error("task %s: %s", task.invoke_id, problem)
         logger.info("task %s: %s", task.invoke_id, outcome.status)
 
     # Reporting ----------------------------------------------------------------------------------

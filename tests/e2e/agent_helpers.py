@@ -8,6 +8,7 @@ host itself (files, processes, users).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pwd
 import signal
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Controller, api, wait_for
+from conftest import Agent, Controller, api, wait_for
 
 from assistcli.api import agent as proto
 from assistcli.errors import ApiError
@@ -159,6 +160,64 @@ def kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
+
+
+# Disks -------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def small_disk(path: Path, size: str = "1m") -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `path` while the block runs (root only: skips otherwise)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    path.mkdir(parents=True, exist_ok=True)
+    argv = ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30, check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write to `disk` until it has no room left; returns the file that fills it."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(4096))
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
+    return filler
+
+
+def put_state_on(agent: Agent, disk: Path) -> None:
+    """Restart `agent` with its outbox and ledger on `disk` (both empty: nothing has run yet)."""
+    assert agent.stop() == 0
+    for name in ("outbox", "ledger"):
+        (agent.state_dir / name).rmdir()
+        (disk / name).mkdir()
+        (agent.state_dir / name).symlink_to(disk / name)
+    agent.start()
+
+
+def run_into_a_full_disk(
+    ctl: Controller, agent: Agent, disk: Path, script: str = "", **params: Any
+) -> tuple[str, Path]:
+    """Run a script that prints `before`, waits until `disk` (the agent's state, see
+    put_state_on) is full, prints `after` (which finds no room) and runs `script`, then sleeps.
+    Returns its invoke id and the file that fills the disk."""
+    gate = disk.parent / f"{disk.name}.full"
+    text = f"echo before; while [ ! -e {gate} ]; do sleep 0.05; done; echo after; {script}\n"
+    invoke_id = run_script(ctl, agent.instance_id, text + "sleep 300", **params)
+    wait_for(lambda: result(ctl, invoke_id)["Output"] == "before\n", 5, "the first output")
+    filler = fill(disk)
+    gate.touch()
+    wait_for(lambda: "could not write its state" in agent.log(), 5, "a write the disk refused")
+    return invoke_id, filler
 
 
 # Users -------------------------------------------------------------------------------------------

@@ -47,29 +47,40 @@ def outbox_empty(state_dir: Path) -> bool:
     return not any((state_dir / "outbox").glob("*.json"))
 
 
-def test_a_run_the_agent_died_in_is_reported_interrupted_and_never_run_again(
-    running_ctl: Controller, start_agent: StartAgent, tmp_path: Path
+@pytest.mark.parametrize("cgroups", ["1", "0"], ids=["cgroup", "tracking"])
+def test_a_run_the_agent_died_in_is_ended_at_its_restart_and_never_run_again(
+    running_ctl: Controller, start_agent: StartAgent, tmp_path: Path, cgroups: str
 ) -> None:
     ctl = running_ctl
-    agent = start_agent(ctl)
-    runs, pid_file = tmp_path / "runs", tmp_path / "script.pid"
+    agent = start_agent(ctl, env={"AGENTD_CGROUPS": cgroups})
+    runs = tmp_path / "runs"
     invoke_id = run_script(
-        ctl, agent.instance_id, f"echo $$ > {pid_file}; echo run >> {runs}; echo start; sleep 300"
+        ctl,
+        agent.instance_id,
+        f'echo "$0" > {tmp_path}/script.path; echo $$ > {tmp_path}/script.pid\n'
+        f"setsid sleep 600 & echo $! > {tmp_path}/setsid.pid\n"
+        f"echo run >> {runs}; echo start; sleep 300",
     )
-    wait_status(ctl, invoke_id, {"Running"}, timeout=5)
-    script = read_pid(pid_file)
+    pids = [read_pid(tmp_path / "script.pid"), read_pid(tmp_path / "setsid.pid")]
+    scratch = Path((tmp_path / "script.path").read_text().strip()).parent
+    wait_for(lambda: result(ctl, invoke_id)["Output"] == "start\n", 5, "the first output")
     try:
-        agent.kill()  # kill -9: no chance to report anything
+        agent.kill()  # kill -9: no chance to report anything, nor to end the script
+        assert not any(map(pid_gone, pids)), "the script outlives its agent"
         agent.start()
         row = wait_status(ctl, invoke_id, timeout=15)
         assert (row["InvocationStatus"], row["ErrorCode"]) == ("Error", "ExecutionInterrupted")
-        assert row["FinishedTime"]
+        assert "at its restart it killed the 3 processes" in row["ErrorInfo"], row["ErrorInfo"]
+        assert row["Output"] == "start\n" and row["FinishedTime"]
+        wait_for(lambda: all(map(pid_gone, pids)), 5, f"{pids} to be killed")
+        assert not scratch.exists(), "the script's directory is removed"
         wait_for(lambda: outbox_empty(agent.state_dir), 10, "the agent's outbox to drain")
         assert runs.read_text() == "run\n", "the interrupted run must not start again"
         assert result(ctl, invoke_id)["InvocationStatus"] == "Error"
         assert agent.running()
     finally:
-        kill_group(script)
+        for pid in pids:
+            kill_group(pid)
 
 
 def test_a_result_made_while_the_controller_is_down_arrives_exactly_once(

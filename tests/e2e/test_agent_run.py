@@ -337,6 +337,18 @@ def test_max_concurrency_one_runs_tasks_one_after_another(
     assert float(events[2][1]) >= float(events[1][1])
 
 
+# A script with a grandchild in its session and one that left it (`setsid`), writing their pids.
+ESCAPING_TREE = (
+    "sleep 300 & echo $! > {dir}/grandchild.pid\n"
+    "setsid sleep 600 & echo $! > {dir}/setsid.pid\n"
+    "sleep 300"
+)
+
+
+def tree_pids(folder: Path) -> list[int]:
+    return [read_pid(folder / "grandchild.pid"), read_pid(folder / "setsid.pid")]
+
+
 def test_timeout_kills_the_whole_process_tree(
     controller: Controller, start_agent: StartAgent, tmp_path: Path
 ) -> None:
@@ -352,41 +364,39 @@ def test_timeout_kills_the_whole_process_tree(
             "Timeout": 9,
         },
     )
-    pid_file = tmp_path / "grandchild.pid"
     invoke_id = run_script(
         controller,
         agent.instance_id,
-        f"sleep 300 & echo $! > {pid_file}; sleep 300",
+        ESCAPING_TREE.format(dir=tmp_path),
         Timeout=10,  # the smallest the API takes
     )
-    grandchild = read_pid(pid_file)
+    tree = tree_pids(tmp_path)
     try:
         row = wait_status(controller, invoke_id, timeout=25)
         assert (row["InvocationStatus"], row["ErrorCode"]) == ("Timeout", "ExecutionTimeout")
         assert row["InvokeRecordStatus"] == "Failed"
-        wait_for(lambda: pid_gone(grandchild), 5, f"grandchild {grandchild} to be killed")
+        wait_for(lambda: all(map(pid_gone, tree)), 5, f"{tree} to be killed")
     finally:
-        kill_group(grandchild)
+        for pid in tree:
+            kill_group(pid)
 
 
 def test_stop_invocation_terminates_a_running_tree(
     controller: Controller, start_agent: StartAgent, tmp_path: Path
 ) -> None:
     agent = start_agent(controller)
-    pid_file = tmp_path / "grandchild.pid"
-    invoke_id = run_script(
-        controller, agent.instance_id, f"sleep 300 & echo $! > {pid_file}; sleep 300"
-    )
-    grandchild = read_pid(pid_file)
+    invoke_id = run_script(controller, agent.instance_id, ESCAPING_TREE.format(dir=tmp_path))
+    tree = tree_pids(tmp_path)
     try:
         wait_status(controller, invoke_id, {"Running"}, timeout=5)
         api(controller).call("StopInvocation", {"InvokeId": invoke_id})
         row = wait_status(controller, invoke_id, timeout=10)
         assert row["InvocationStatus"] == "Terminated", (row["ErrorCode"], row["Output"])
         assert row["InvokeRecordStatus"] == "Stopped"
-        wait_for(lambda: pid_gone(grandchild), 5, f"grandchild {grandchild} to be killed")
+        wait_for(lambda: all(map(pid_gone, tree)), 5, f"{tree} to be killed")
     finally:
-        kill_group(grandchild)
+        for pid in tree:
+            kill_group(pid)
 
 
 def test_stop_invocation_before_the_task_started_cancels_it(
