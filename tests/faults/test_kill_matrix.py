@@ -53,19 +53,20 @@ def running(run: Run) -> None:
     wait_for(lambda: run.executions() == 1, what="the script to start")
 
 
-def kill_controller_while_running(run: Run) -> None:
+def end_while_the_controller_is_down(run: Run) -> None:
     running(run)
     run.ctl.kill()
     run.gate.touch()
     wait_for(run.finished_offline, what="the run to end while the controller is down")
+
+
+def kill_controller_while_running(run: Run) -> None:
+    end_while_the_controller_is_down(run)
     run.ctl.start()
 
 
 def kill_controller_then_agent_with_reports_unsent(run: Run) -> None:
-    running(run)
-    run.ctl.kill()
-    run.gate.touch()
-    wait_for(run.finished_offline, what="the run to end while the controller is down")
+    end_while_the_controller_is_down(run)
     run.agent.kill()
     run.ctl.start()
     run.agent.start()
