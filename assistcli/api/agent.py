@@ -16,13 +16,20 @@ live connection, then the JSON (which JSON parsers read past the whitespace). Wo
 a task not started before its lease ends is delivered again; the agent's ledger makes sure it
 runs once. Reports are numbered per run (`seq` from 0) and applied exactly once.
 Binary values (script, file content, output) travel as Base64. Standard library only.
+
+What an agent sends is held to the bounds below when it is read (`from_wire`), by the controller
+and by agentd reading its own outbox alike: a field of the wrong type or out of bounds refuses
+the whole message. Times are POSIX seconds from 2000-01-01 to a day past the reader's clock.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from assistcli.api import wire
 
 PREFIX = "/agent/v1"
 REGISTER, POLL, REPORT = f"{PREFIX}/register", f"{PREFIX}/poll", f"{PREFIX}/report"
@@ -36,6 +43,22 @@ EVENTS = ("started", "output", "finished")
 INTERPRETERS = {"RunShellScript": "sh", "RunPowerShellScript": "powershell", "RunBatScript": "cmd"}
 # Per-instance outcomes an agent may report for a run.
 FINAL_STATUSES = ("Success", "Failed", "Invalid", "Timeout", "Error", "Terminated")
+
+# Bounds of what agents send.
+EARLIEST = 946684800.0  # 2000-01-01T00:00:00Z: no report is older than this protocol
+CLOCK_AHEAD = 86400.0  # how far a report's time may run ahead of its reader's clock
+MAX_SEQ = 2**31 - 1  # agentd numbers a run's last report after a crash with this one
+MAX_RUN = 2**31 - 1
+EXIT_CODES = (-(2**31), 2**32 - 1)  # signed (POSIX) or unsigned (Windows) 32-bit exit codes
+MAX_DROPPED = 2**63 - 1
+MAX_ID = 64  # characters of an invoke id
+MAX_ERROR_CODE = 128
+MAX_ERROR_INFO = 16 * 1024  # an exception's text, with a path or two in it
+MAX_REPORTS = 1000  # per batch; agentd sends at most 200
+MAX_FACT = 255  # characters of a host fact, an instance name, an activation id or code
+MAX_INTERPRETERS, MAX_INTERPRETER = 16, 32
+MAX_ACTIVE = 10_000  # runs an agent may say it holds
+MAX_ASKED_WAIT = 2.0**31  # a poll may ask for longer than MAX_WAIT, and is held MAX_WAIT
 
 
 def b64(data: bytes) -> str:
@@ -64,10 +87,56 @@ class HostFacts:
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> HostFacts:
-        known = {f.name for f in fields(cls)}
-        facts = cls(**{k: v for k, v in data.items() if k in known})
-        facts.interpreters = [str(i) for i in facts.interpreters if isinstance(i, str)]
+        """The facts among a message's fields; those left out keep their defaults."""
+        facts = cls(
+            interpreters=wire.texts(data, "interpreters", MAX_INTERPRETERS, MAX_INTERPRETER)
+        )
+        for name in _TEXT_FACTS:
+            setattr(facts, name, wire.text(data, name, MAX_FACT, getattr(facts, name)))
         return facts
+
+
+_TEXT_FACTS = [f.name for f in fields(HostFacts) if f.name != "interpreters"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Registration:
+    """What `register` carries: an activation, the name asked for (or none) and host facts."""
+
+    activation_id: str
+    activation_code: str
+    instance_name: str = ""
+    facts: HostFacts = field(default_factory=HostFacts)
+
+    @classmethod
+    def from_wire(cls, data: object) -> Registration:
+        body = wire.message(data, "the body")
+        return cls(
+            activation_id=wire.text(body, "activation_id", MAX_FACT, ""),
+            activation_code=wire.text(body, "activation_code", MAX_FACT, ""),
+            instance_name=wire.text(body, "instance_name", MAX_FACT, ""),
+            facts=HostFacts.from_wire(body),
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class Poll:
+    """What `poll` carries: how long to wait, the runs the agent holds, and host facts."""
+
+    wait: float = 0.0  # seconds, at most MAX_WAIT
+    active: list[str] = field(default_factory=list)
+    settling: list[str] = field(default_factory=list)  # run, with reports still in the outbox
+    facts: HostFacts = field(default_factory=HostFacts)
+
+    @classmethod
+    def from_wire(cls, data: object) -> Poll:
+        body = wire.message(data, "the body")
+        return cls(
+            wait=min(wire.number(body, "wait", 0, MAX_ASKED_WAIT, 0), MAX_WAIT),
+            active=wire.texts(body, "active", MAX_ACTIVE, MAX_ID),
+            settling=wire.texts(body, "settling", MAX_ACTIVE, MAX_ID),
+            facts=HostFacts.from_wire(body),
+        )
 
 
 @dataclass(slots=True, kw_only=True)
@@ -146,7 +215,36 @@ class Report:
         return {**asdict(self), "output": b64(self.output)}
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> Report:
-        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
-        values["output"] = unb64(values.get("output", ""))
-        return cls(**values)
+    def from_wire(cls, data: object, now: float | None = None) -> Report:
+        """A report held to the protocol's bounds; `now` is the reader's clock (by default,
+        this machine's), which a report's time may not pass by more than CLOCK_AHEAD."""
+        item = wire.message(data, "a report")
+        latest = (time.time() if now is None else now) + CLOCK_AHEAD
+        report = cls(
+            invoke_id=wire.text(item, "invoke_id", MAX_ID),
+            seq=wire.integer(item, "seq", 0, MAX_SEQ),
+            event=wire.choice(item, "event", EVENTS),
+            time=wire.number(item, "time", EARLIEST, latest),
+            run=wire.integer(item, "run", 0, MAX_RUN, 1),
+            output=wire.binary(item, "output", OUTPUT_LIMIT, ""),
+            status=wire.choice(item, "status", ("", *FINAL_STATUSES), ""),
+            exit_code=wire.optional_integer(item, "exit_code", *EXIT_CODES),
+            error_code=wire.text(item, "error_code", MAX_ERROR_CODE, ""),
+            error_info=wire.text(item, "error_info", MAX_ERROR_INFO, ""),
+            dropped=wire.integer(item, "dropped", 0, MAX_DROPPED, 0),
+        )
+        if report.event == "finished" and not report.status:
+            raise wire.WireError("a finished report needs a status")
+        return report
+
+
+def reports_from_wire(data: object, now: float) -> list[Report]:
+    """The reports of a `report` body; WireError names the first one out of bounds."""
+    batch = wire.items(wire.message(data, "the body"), "reports", MAX_REPORTS)
+    reports = []
+    for index, item in enumerate(batch):
+        try:
+            reports.append(Report.from_wire(item, now))
+        except wire.WireError as error:
+            raise wire.WireError(f"reports[{index}]: {error}") from None
+    return reports

@@ -17,7 +17,8 @@ from assistcli.errors import ApiError, invalid, missing
 
 Value = str | int | bool | list[str] | list[dict[str, str]] | None
 
-_INDEXED = re.compile(r"^(?P<index>[0-9]+)(?:\.(?P<field>.+))?$")
+# A list index has at most nine digits: more would only make int() work for nothing.
+_INDEXED = re.compile(r"^(?P<index>[0-9]{1,9})(?:\.(?P<field>.+))?$")
 
 
 class Args:
@@ -150,7 +151,8 @@ def _indexes(param: Param, entries: Mapping[str, str]) -> dict[int, dict[str, st
     for key, value in entries.items():
         match = _INDEXED.match(key)
         if not match or int(match["index"]) < 1:
-            raise invalid(f"{param.name}.{key}", "List indexes count from 1.")
+            shown = key if len(key) <= 40 else f"{key[:40]}..."
+            raise invalid(f"{param.name}.{shown}", "List indexes count from 1 (at most 9 digits).")
         field = match["field"] or ""
         if field and field not in param.fields:
             raise invalid(f"{param.name}.{key}", f"Known fields: {', '.join(param.fields)}.")

@@ -6,11 +6,12 @@ import asyncio
 import hmac
 import ipaddress
 import json
-import math
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from assistcli.api import agent as proto
+from assistcli.api import wire
 from assistcli.controller import content
 from assistcli.controller.agent_http import AgentRequest
 from assistcli.controller.context import Context
@@ -19,15 +20,24 @@ from assistcli.controller.models import Activation, Delivery, Instance
 from assistcli.controller.sessions import Session, secret_hash
 from assistcli.errors import ApiError
 
+T = TypeVar("T")
 
-def read_json(request: AgentRequest) -> dict[str, Any]:
+
+def read_json(request: AgentRequest) -> object:
     try:
-        body = json.loads(request.body)
+        return json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError.of("Agent.InvalidRequest", why="the body is not JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError.of("Agent.InvalidRequest", why="the body is not a JSON object.")
-    return body
+    except RecursionError:  # nested deeper than the parser goes: no message is
+        raise ApiError.of("Agent.InvalidRequest", why="the body is nested too deep.") from None
+
+
+def read(request: AgentRequest, parse: Callable[[object], T]) -> T:
+    """The request's body as the protocol message `parse` reads, or a 400 naming what is wrong."""
+    try:
+        return parse(read_json(request))
+    except wire.WireError as error:
+        raise ApiError.of("Agent.InvalidRequest", why=f"{error}.") from None
 
 
 async def authenticated(ctx: Context, request: AgentRequest) -> Session:
@@ -39,16 +49,16 @@ async def authenticated(ctx: Context, request: AgentRequest) -> Session:
 
 # Registration -------------------------------------------------------------------------------
 async def register(ctx: Context, request: AgentRequest) -> dict[str, Any]:
-    body = read_json(request)
-    activation = await ctx.store.get_activation(str(body.get("activation_id", "")))
+    asked = read(request, proto.Registration.from_wire)
+    activation = await ctx.store.get_activation(asked.activation_id)
     if activation is None:
         raise ApiError("InvalidActivationId.NotFound")
-    _check_activation(ctx, activation, str(body.get("activation_code", "")), request)
-    facts = proto.HostFacts.from_wire(body)
+    _check_activation(ctx, activation, asked.activation_code, request)
+    facts = asked.facts
     secret = new_secret(43)
     instance = Instance(
         instance_id=new_id("mi-"),
-        instance_name=str(body.get("instance_name") or facts.hostname or "instance"),
+        instance_name=asked.instance_name or facts.hostname or "instance",
         registration_time=ctx.now,
         activation_id=activation.activation_id,
         secret_hash=secret_hash(secret),
@@ -56,7 +66,7 @@ async def register(ctx: Context, request: AgentRequest) -> dict[str, Any]:
         intranet_ip=request.client_host,
         **{k: v for k, v in facts.to_wire().items() if k != "boot_id"},
     )
-    numbered = None if body.get("instance_name") else (activation.instance_name or None)
+    numbered = None if asked.instance_name else (activation.instance_name or None)
     if not await ctx.store.register_instance(instance, numbered):
         raise ApiError("Activation.InstanceCountExceeded")
     return {
@@ -84,12 +94,10 @@ def _check_activation(
 # Delivery -------------------------------------------------------------------------------------
 async def poll(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     session = await authenticated(ctx, request)
-    body = read_json(request)
-    active = [str(i) for i in body.get("active", []) if isinstance(i, str)]
+    asked = read(request, proto.Poll.from_wire)
+    active, wait, facts = asked.active, asked.wait, asked.facts
     # Tasks the agent has run and still reports on: handing them out again would only loop.
-    held = active + [str(i) for i in body.get("settling", []) if isinstance(i, str)]
-    wait = _number(body.get("wait", 0), proto.MAX_WAIT)
-    facts = proto.HostFacts.from_wire(body)
+    held = active + asked.settling
     instance_id = session.instance_id
     if await ctx.sessions.beat(session, facts, len(active), ctx.now):
         await ctx.store.fire_reboots(instance_id, facts.boot_id, ctx.now)
@@ -135,12 +143,6 @@ async def _look(
     return {"tasks": [_task(ctx, d).to_wire() for d in deliveries], "cancel": cancel}
 
 
-def _number(value: object, upper: float) -> float:
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        raise ApiError.of("Agent.InvalidRequest", why="wait must be a number of seconds.")
-    return max(0.0, min(float(value), upper))
-
-
 def _task(ctx: Context, delivery: Delivery) -> proto.Task:
     inv, instance = delivery.invocation, delivery.instance
     if inv.file is not None:
@@ -182,30 +184,9 @@ def _task(ctx: Context, delivery: Delivery) -> proto.Task:
     )
 
 
-def _well_formed(item: proto.Report) -> bool:
-    numbers_ok = (
-        type(item.seq) is int
-        and type(item.run) is int
-        and type(item.dropped) is int
-        and isinstance(item.time, int | float)
-        and math.isfinite(item.time)
-        and (item.exit_code is None or type(item.exit_code) is int)
-    )
-    texts_ok = all(isinstance(v, str) for v in (item.invoke_id, item.error_code, item.error_info))
-    finished_ok = item.event != "finished" or item.status in proto.FINAL_STATUSES
-    return numbers_ok and texts_ok and finished_ok and item.event in proto.EVENTS
-
-
 async def report(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     session = await authenticated(ctx, request)
-    body = read_json(request)
-    try:
-        reports = [proto.Report.from_wire(item) for item in body.get("reports", [])]
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
-        raise ApiError.of("Agent.InvalidRequest", why=f"bad report: {error}") from None
-    for item in reports:
-        if not _well_formed(item):
-            raise ApiError.of("Agent.InvalidRequest", why=f"bad report {item.report_id}.")
+    reports = read(request, lambda body: proto.reports_from_wire(body, ctx.now))
     # Reports on records the instance does not have (another instance's, say) change nothing.
     instance_id = session.instance_id
     unknown = await ctx.store.apply_reports(instance_id, reports, ctx.now, proto.OUTPUT_LIMIT)

@@ -11,6 +11,8 @@ from assistcli.controller.models import Page, PageRequest
 from assistcli.errors import ApiError
 
 DEFAULT_PAGE_SIZE = 10
+# Entries a page may start at: past any store's size, within every database's integers.
+MAX_OFFSET = 2**53
 
 
 def page_request(args: Args) -> PageRequest:
@@ -20,7 +22,8 @@ def page_request(args: Args) -> PageRequest:
         return PageRequest(offset=decode_token(args.text("NextToken")), limit=limit)
     size = args.number("PageSize") or DEFAULT_PAGE_SIZE
     number = args.number("PageNumber") or 1
-    return PageRequest(offset=(number - 1) * size, limit=size)
+    # A page past every entry is empty however far past it is.
+    return PageRequest(offset=min((number - 1) * size, MAX_OFFSET), limit=size)
 
 
 def encode_token(offset: int) -> str:
@@ -32,7 +35,7 @@ def decode_token(token: str) -> int:
         return 0
     try:
         kind, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "offset" and offset.isdigit():
+        if kind == "offset" and offset.isdigit() and int(offset[:20]) <= MAX_OFFSET:
             return int(offset)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -13,6 +13,7 @@ import os
 import pwd
 import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -120,7 +121,7 @@ def forged_report(invoke_id: str, output: bytes = b"forged\n") -> proto.Report:
         invoke_id=invoke_id,
         seq=0,
         event="finished",
-        time=0.0,
+        time=time.time(),
         output=output,
         status="Success",
         exit_code=0,

@@ -19,7 +19,7 @@ from assistcli.api.agent import OUTPUT_LIMIT, FileTask, Report, Task
 def test_outbox_keeps_reports_in_order_until_removed(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path)
     for seq in range(3):
-        outbox.put(Report(invoke_id="t-1", seq=seq, event="output", time=1.0, output=b"x"))
+        outbox.put(Report(invoke_id="t-1", seq=seq, event="output", time=1e9, output=b"x"))
     (tmp_path / "00000000000000000000-torn.json").write_text("{not json")
     pending = Outbox(tmp_path).pending()  # as after a restart
     assert [r.seq for _, r in pending] == [0, 1, 2]
