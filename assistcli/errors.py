@@ -76,6 +76,13 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "InvalidRegionId.Malformed": (400, "The specified RegionId is not valid."),
     "UnsupportedHTTPMethod": (405, "Only GET and POST are served."),
     "InternalError": (500, "The request processing has failed due to some unknown error."),
+    "ServiceUnavailable": (
+        503,
+        "The request has failed due to a temporary failure of the server.",
+    ),
+    # The HTTP layer: requests refused before they reach an action.
+    "InvalidRequest.Malformed": (400, "The HTTP request is malformed: {why}"),
+    "InvalidRequest.TooLarge": (413, "The request body is over {limit} bytes."),
     # Idempotency.
     "InvalidClientToken.Malformed": (400, "The specified ClientToken is not valid."),
     "IdempotentParameterMismatch": (

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from assistcli.cli.lazy import LazyGroup
-from assistcli.controller.settings import AGENT_KEEPALIVE
+from assistcli.controller.settings import (
+    AGENT_KEEPALIVE,
+    BODY_TIMEOUT,
+    HEAD_TIMEOUT,
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
+)
 from assistcli.paths import data_dir as default_data_dir
 
 if TYPE_CHECKING:
@@ -107,6 +113,36 @@ def controller() -> None:
     help="Seconds after which a ClientToken whose request never finished (the controller died "
     "mid-request, writing nothing) may be used again: the retry then runs afresh.",
 )
+@click.option(
+    "--head-timeout",
+    type=click.FloatRange(min=0.1),
+    default=HEAD_TIMEOUT,
+    show_default=True,
+    help="Seconds a client has to send a request's head: from the connection's accept for its "
+    "first request, from its first byte for a later one. A slower client is disconnected.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1),
+    default=BODY_TIMEOUT,
+    show_default=True,
+    help="Seconds a client has to send a request's body once its head is in.",
+)
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=IDLE_TIMEOUT,
+    show_default=True,
+    help="Seconds a kept-alive connection may wait for its next request before it is closed.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    help="Connections served at once (each agent holds one); a request on one past the limit "
+    "is answered 503 ServiceUnavailable.",
+)
 def serve(
     listen: str,
     data_dir: Path,
@@ -115,6 +151,10 @@ def serve(
     delivery_lease: float,
     agent_keepalive: float,
     client_token_stale: float,
+    head_timeout: float,
+    body_timeout: float,
+    idle_timeout: float,
+    max_connections: int,
 ) -> None:
     """Serve the Cloud Assistant API in the foreground until interrupted."""
     from assistcli.controller.server import serve as run_server
@@ -133,6 +173,10 @@ def serve(
             lease=delivery_lease,
             agent_keepalive=agent_keepalive,
             client_token_stale=client_token_stale,
+            head_timeout=head_timeout,
+            body_timeout=body_timeout,
+            idle_timeout=idle_timeout,
+            max_connections=max_connections,
         )
     )
 

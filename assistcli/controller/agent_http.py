@@ -22,6 +22,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistcli.controller.bodies import read_body
 from assistcli.controller.context import Context
 from assistcli.controller.responses import JSON_TYPE, answer
 from assistcli.errors import ApiError
@@ -65,7 +66,7 @@ class AgentFront:
             if scope["method"] != "POST":
                 what = f"{scope['method']} {scope['path']} is not served."
                 raise ApiError("UnsupportedHTTPMethod", what, status=405)
-            body = await read_body(receive)
+            body = await read_body(receive, headers, MAX_BODY, too_large)
             request = AgentRequest(headers, body, client[0] if client else "", receive)
             return scope["path"], await handler(self.context(), request)
 
@@ -135,17 +136,5 @@ def host_name(header: str) -> str:
     return host.strip("[]") or "localhost"
 
 
-async def read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size, more = 0, True
-    while more:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ApiError.of("Agent.InvalidRequest", why="the client hung up.")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError.of("Agent.InvalidRequest", why=f"the body is over {MAX_BODY} bytes.")
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
+def too_large(limit: int) -> ApiError:
+    return ApiError.of("Agent.InvalidRequest", why=f"the body is over {limit} bytes.")

@@ -26,6 +26,7 @@ from assistcli.api import agent
 from assistcli.controller import agent_api
 from assistcli.controller.agent_http import AgentFront, Handler
 from assistcli.controller.auth import SignedRequest, authenticate
+from assistcli.controller.bodies import read_body
 from assistcli.controller.context import Context
 from assistcli.controller.ids import request_id
 from assistcli.controller.notifier import LocalNotifier
@@ -53,8 +54,12 @@ def parse_params(raw: bytes, what: str) -> dict[str, str]:
     return dict(pairs)
 
 
-async def signed_request(request: Request) -> SignedRequest:
-    body = await request.body()
+def too_large(limit: int) -> ApiError:
+    return ApiError.of("InvalidRequest.TooLarge", limit=limit)
+
+
+async def signed_request(request: Request, max_body: int) -> SignedRequest:
+    body = await read_body(request.receive, request.headers, max_body, too_large)
     form: dict[str, str] = {}
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         form = parse_params(body, "request body")
@@ -87,7 +92,7 @@ def endpoint(
 
 async def rpc(ctx: Context, request: Request) -> tuple[str, dict[str, Any]]:
     """The Cloud Assistant API: authenticate, then run the action."""
-    signed = await signed_request(request)
+    signed = await signed_request(request, ctx.settings.max_request_body)
     call = await authenticate(signed, ctx.store, ctx.now, ctx.settings.max_clock_skew)
     return call.action or "-", await dispatch(ctx, call)
 
@@ -100,6 +105,13 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
         return Context(store, settings, notifier, sessions, now=time.time())
 
     async def healthz(request: Request) -> Response:
+        """Ok when a write to the store commits; a full disk, or any other failure, is 503."""
+        try:
+            await store.check_writable(time.time())
+        except Exception as error:
+            logger.warning("health check: the store cannot be written: %s", error)
+            why = f"The store cannot be written: {error}"
+            return json_response({"Status": "unwritable", "Message": why}, 503)
         return json_response({"Status": "ok"})
 
     @contextlib.asynccontextmanager

@@ -94,7 +94,9 @@ async def _verify_v3(request: SignedRequest, store: Store, now: float, max_skew:
         raise ApiError("IncompleteSignature")
     if parsed.algorithm != signing.V3_ALGORITHM:
         raise ApiError.of("UnsupportedSignatureMethod", method=parsed.algorithm)
-    for name in ("x-acs-date", "x-acs-signature-nonce"):
+    # The contract (and every official SDK) sends the body's hash: without it the signature
+    # would cover a body the server did not check.
+    for name in ("x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"):
         if not headers.get(name):
             raise missing(name)
     # An unsigned action, date or nonce could be swapped or replayed: the official SDKs sign
@@ -110,7 +112,7 @@ async def _verify_v3(request: SignedRequest, store: Store, now: float, max_skew:
         )
     _check_time(headers["x-acs-date"], now, max_skew)
     body_hash = hashlib.sha256(request.body).hexdigest()
-    if headers.get("x-acs-content-sha256", body_hash) != body_hash:
+    if headers["x-acs-content-sha256"] != body_hash:
         raise ApiError("IncompleteSignature", "x-acs-content-sha256 does not match the body.")
     secret = await _secret(store, parsed.access_key_id)
     string_to_sign = signing.v3_string_to_sign(

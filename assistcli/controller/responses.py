@@ -12,15 +12,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from assistcli.controller.ids import request_id
+from assistcli.controller.store.base import StoreFull
 from assistcli.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json;charset=utf-8"
 RECOMMEND = "https://api.aliyun.com/troubleshoot?q={code}&product=Ecs"
+CLIENT_GONE = 499  # logged for a request whose client left before its answer: nothing is sent
+DISK_FULL = "The request has failed due to a temporary failure of the server: its disk is full."
 
 Work = Callable[[], Awaitable[tuple[str, dict[str, Any]]]]  # -> (what to log, fields)
 
@@ -57,6 +61,12 @@ async def answer(work: Work, what: str, host: str, *, quiet: bool = False) -> tu
         status, body = 200, {"RequestId": rid, **result}
     except ApiError as refused:
         status, body = refused.status, error_body(refused, rid, host)
+    except ClientDisconnect:
+        status, body = CLIENT_GONE, {}
+    except StoreFull as full:
+        logger.warning("request %s (%s) failed: %s", rid, what, full)
+        unavailable = ApiError("ServiceUnavailable", DISK_FULL)
+        status, body = unavailable.status, error_body(unavailable, rid, host)
     except Exception:
         logger.exception("request %s (%s) failed", rid, what)
         failed = ApiError("InternalError")

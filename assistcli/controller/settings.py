@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 AGENT_KEEPALIVE = 45.0  # seconds between the newlines of a streamed long poll
+# What a client may take of the controller's connections (see docs/controller.md).
+HEAD_TIMEOUT = 10.0  # seconds from a connection's accept, or a request's first byte, to its head
+BODY_TIMEOUT = 30.0  # seconds from a request's head to the end of its body: agents give up then
+IDLE_TIMEOUT = 5.0  # seconds a kept-alive connection may wait for its next request
+MAX_CONNECTIONS = 20_000  # twice the benchmarked fleet, each agent holding a poll open
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -18,6 +23,13 @@ class Settings:
     max_clock_skew: float = 900.0  # seconds a signed request's timestamp may be off
     max_commands: int = 50_000  # CmdCount.ExceedQuota beyond this
     max_request_line: int = 1024 * 1024  # long URLs carry 24 KB of Base64 content
+    # A form body carries what a URL may; the largest legal request (a 32 KB file, 100
+    # instances, 20 tags) is a few hundred KB percent-encoded.
+    max_request_body: int = 1024 * 1024
+    head_timeout: float = HEAD_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
     lease: float = 30.0  # seconds a delivered task may go unacknowledged before redelivery
     heartbeat_window: float = 120.0  # an agent polled within this long counts as connected
     agent_keepalive: float = AGENT_KEEPALIVE

@@ -562,3 +562,13 @@ def test_registered_instances_are_numbered_once_each(run: Callable[[Scenario], N
         assert stored is not None and stored.instance_name in names
 
     run(scenario)
+
+
+def test_a_writable_store_passes_its_check_again_and_again(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        for now in (1.0, 2.0, 2.0):
+            await store.check_writable(now)
+
+    run(scenario)

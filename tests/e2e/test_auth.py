@@ -195,14 +195,17 @@ def test_v1_without_a_signing_parameter_is_400(controller: Controller, missing: 
     assert resp.status_code == 400, describe(resp)
 
 
-@pytest.mark.parametrize("missing", ["x-acs-date", "x-acs-signature-nonce"])
-def test_v3_without_a_signing_header_is_400(controller: Controller, missing: str) -> None:
-    req = signed(controller, signature="v3")
+@pytest.mark.parametrize("missing", ["x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"])
+@pytest.mark.parametrize("body_params", [False, True], ids=["query", "form body"])
+def test_v3_without_a_signing_header_is_400(
+    controller: Controller, missing: str, body_params: bool
+) -> None:
+    """Even validly signed: the contract requires each of them (the body's hash too, §1.5)."""
+    req = signed(controller, {**DESCRIBE, "Name": "x"}, signature="v3", body_params=body_params)
     del req.headers[missing]
-    sign_v3(req, controller.access_key_id, controller.access_key_secret)  # validly signed
-    resp = send(req)
-    error_body(resp)
-    assert resp.status_code == 400, describe(resp)
+    sign_v3(req, controller.access_key_id, controller.access_key_secret)
+    body = expect_error(send(req), 400, "MissingParameter")
+    assert f'"{missing}"' in body["Message"]
 
 
 @pytest.mark.parametrize("value", ["", "bm90IGEgc2lnbmF0dXJl", "%%%", "A" * 500])

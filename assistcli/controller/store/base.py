@@ -1,7 +1,8 @@
 """The Store contract. Its docstrings are the specification every backend must meet.
 
 Every method is atomic and durable: when it returns, the change is committed. Times (`now`) are
-always passed in, so callers and tests own the clock.
+always passed in, so callers and tests own the clock. A method that cannot write because the disk
+is full raises `StoreFull`, having written nothing of its call.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from assistcli.controller.models import (
 )
 
 
+class StoreFull(Exception):
+    """The store's disk is full: the call wrote nothing. Calls succeed again once space is freed."""
+
+
 class Store(abc.ABC):
     """Persistence for access keys, commands, invocations, per-instance records and instances."""
 
@@ -44,6 +49,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections; pending work is already committed."""
+
+    @abc.abstractmethod
+    async def check_writable(self, now: float) -> None:
+        """Commit a tiny write, as every other write would, or raise why it cannot (StoreFull
+        when the disk is full). For health checks."""
 
     # Authentication ---------------------------------------------------------------------------
     @abc.abstractmethod

@@ -104,6 +104,15 @@ class SqliteStore(Store):
             writer, self._writer = self._writer, None
             await asyncio.to_thread(writer.close)
 
+    async def check_writable(self, now: float) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "INSERT INTO store_checks (id, checked_at) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                (now,),
+            )
+        )
+
     # Authentication ---------------------------------------------------------------------------
     async def add_access_key(self, access_key_id: str, secret: str, now: float) -> None:
         await self._run(

@@ -4,22 +4,34 @@ Under load, many requests want a transaction at once. Each would pay its own fsy
 writer takes every job waiting in the queue (up to MAX_GROUP), runs each inside its own SAVEPOINT
 of one transaction, commits once, and only then answers the callers: every caller still hears
 back only after its work is durable, and a job that fails is rolled back alone.
+
+A full disk fails a job with SQLite's SQLITE_FULL (or ENOSPC where SQLite passes the OS error
+on): the caller gets the store's own `StoreFull`, which the API answers as a temporary failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from assistcli.controller.store.base import StoreFull
+
 R = TypeVar("R")
 MAX_GROUP = 256
 
 Job = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 Outcome = tuple["asyncio.Future[Any]", asyncio.AbstractEventLoop, Any, BaseException | None]
+
+
+def disk_full(error: sqlite3.Error | OSError) -> bool:
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -43,7 +55,12 @@ class GroupCommitWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._jobs.put((work, args, future, loop))
-        return await future
+        try:
+            return await future
+        except (sqlite3.Error, OSError) as error:
+            if disk_full(error):
+                raise StoreFull(str(error)) from error
+            raise
 
     def close(self) -> None:
         """Finish the queued work, then close the connection."""
