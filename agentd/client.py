@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 from assistcli.api import agent as proto
 
+# How a connection the server closed while it was idle fails when it is used again.
+STALE = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+
 
 class ControllerUnreachable(Exception):
     """No answer, or a server error: try again later."""
@@ -63,15 +66,34 @@ class ControllerClient:
         if self._instance_id:
             headers[proto.INSTANCE_HEADER] = self._instance_id
             headers["Authorization"] = f"Bearer {self._secret}"
+        data = json.dumps(body).encode()
+        reused = self._connection is not None and self._connection.sock is not None
         try:
-            connection = self._connect(timeout)
-            connection.request("POST", path, json.dumps(body).encode(), headers)
-            response = connection.getresponse()
-            payload = response.read()
+            status, payload = self._exchange(path, data, headers, timeout)
+        except STALE as error:
+            self.close()
+            if not reused:
+                raise ControllerUnreachable(f"{self.server}: {error}") from error
+            # The server closed the kept-alive connection while it was idle; agent requests
+            # are safe to repeat (reports are applied once, a task is never run twice), so
+            # once more on a new connection, without a word.
+            try:
+                status, payload = self._exchange(path, data, headers, timeout)
+            except (OSError, http.client.HTTPException) as again:
+                self.close()
+                raise ControllerUnreachable(f"{self.server}: {again}") from again
         except (OSError, http.client.HTTPException) as error:
             self.close()
             raise ControllerUnreachable(f"{self.server}: {error}") from error
-        return self._answer(response.status, payload)
+        return self._answer(status, payload)
+
+    def _exchange(
+        self, path: str, data: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int, bytes]:
+        connection = self._connect(timeout)
+        connection.request("POST", path, data, headers)
+        response = connection.getresponse()
+        return response.status, response.read()
 
     def _answer(self, status: int, payload: bytes) -> dict[str, Any]:
         try:

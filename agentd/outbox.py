@@ -24,6 +24,7 @@ from assistcli.api.agent import Report
 
 INTERRUPTED_SEQ = 2**31 - 1  # after any report the dead agent could have written
 LEDGER_KEEP = 7 * 24 * 3600.0
+FINISHED = b"finished"
 
 
 class Unwritable(Exception):
@@ -172,10 +173,25 @@ class Ledger:
             return {}
         return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
-    def finish(self, key: str, stored: bool = True) -> None:
-        """The run is over. Not `stored`: its outcome is only in memory (the disk is full), so a
-        restart reports it all the same, though nothing of it runs any more."""
-        self._write(key, b"finished" if stored else b"ended")
+    def finish(self, key: str, stored: bool = True, final: Report | None = None) -> None:
+        """The run is over, and `final` is the report that said so, kept to be sent again should
+        the controller deliver the run again (its record was restored from a backup, say). Not
+        `stored`: its outcome is only in memory (the disk is full), so a restart reports it all
+        the same, though nothing of it runs any more."""
+        if not stored:
+            return self._write(key, b"ended")
+        if final is not None:
+            with contextlib.suppress(Unwritable):  # without it, on a disk with no room for it
+                return self._write(key, FINISHED + b"\n" + _encode(final))
+        self._write(key, FINISHED)
+
+    def outcome(self, key: str) -> Report | None:
+        """The report that ended a finished run, when the ledger kept it."""
+        try:
+            state, _, data = self._path(key).read_bytes().partition(b"\n")
+            return Report.from_wire(json.loads(data)) if state == FINISHED and data else None
+        except (OSError, ValueError, RecursionError):  # a damaged entry is not sent
+            return None
 
     def ended(self, key: str) -> bool:
         """The run is over, but its outcome may be lost (see `finish`)."""
@@ -208,5 +224,6 @@ class Ledger:
 
     def prune(self, now: float) -> None:
         for path in self._entries():
-            if path.read_bytes() == b"finished" and now - path.stat().st_mtime > LEDGER_KEEP:
+            finished = path.read_bytes().partition(b"\n")[0] == FINISHED
+            if finished and now - path.stat().st_mtime > LEDGER_KEEP:
                 path.unlink(missing_ok=True)

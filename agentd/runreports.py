@@ -26,6 +26,7 @@ class RunReports:
         self.lost = 0  # bytes of output the disk had no room for
         self._began = False
         self.outcome_stored = False  # on disk, not just in memory
+        self.final: Report | None = None  # the report that ended the run
 
     def started(self, at: float) -> None:
         self._began = True
@@ -53,6 +54,7 @@ class RunReports:
             dropped=outcome.dropped,
         )
         self.outcome_stored = self._put(report)
+        self.final = report
         return outcome
 
     def _report(self, event: str, at: float, **fields: object) -> Report:

@@ -22,7 +22,7 @@ from agentd.config import Identity
 from agentd.executor import Execution, abandon
 from agentd.outbox import Ledger, Outbox, Unwritable
 from agentd.outcome import Outcome
-from assistcli.api.agent import POLL_WAIT, Report, Task
+from assistcli.api.agent import MAX_ACTIVE, POLL_WAIT, Report, Task
 
 logger = logging.getLogger("agentd")
 
@@ -30,6 +30,7 @@ FLUSH_TIMEOUT = 10.0  # seconds a draining agent keeps trying to deliver its out
 # Seconds before the next poll when one brought nothing new (only tasks already run or queued):
 # a controller that keeps handing a task back cannot drive the agent into a busy loop.
 NOTHING_NEW_PAUSE = 1.0
+QUIET_FAILURES = 2  # failures in a row logged at INFO before they are warnings
 
 
 class Backoff:
@@ -45,6 +46,11 @@ class Backoff:
 
     def reset(self) -> None:
         self.failures = 0
+
+    def level(self) -> int:
+        """How loudly to log the latest failure: the first few in a row (a controller restarting,
+        a connection dropped) are routine, more are worth a warning."""
+        return logging.WARNING if self.failures > QUIET_FAILURES else logging.INFO
 
 
 class Agent:
@@ -154,14 +160,16 @@ class Agent:
         backoff = Backoff()
         while not self._draining.is_set():
             active = self._active()
-            settling = sorted(self.outbox.invoke_ids().difference(active))
+            # Named up to the protocol's bound; those past it are settled as reports drain.
+            settling = sorted(self.outbox.invoke_ids().difference(active))[:MAX_ACTIVE]
             body = {**self.facts.to_wire(), "active": active, "settling": settling}
             try:
                 answer = self._poll_client.poll(body, self.poll_wait)
             except ControllerUnreachable as error:
                 if not self._draining.is_set():
                     delay = backoff.next()
-                    logger.warning("controller unreachable (%s); retrying in %.1fs", error, delay)
+                    message = "controller unreachable (%s); retrying in %.1fs"
+                    logger.log(backoff.level(), message, error, delay)
                     self._draining.wait(delay)
                 continue
             except Refused as refusal:
@@ -196,10 +204,23 @@ class Agent:
         with self._lock:
             known = task.invoke_id in self._running or task.invoke_id in self._queued
             if known or self.ledger.seen(task.key):
+                if not known:
+                    self._settle(task)
                 return False
             self._queued.add(task.invoke_id)
         threading.Thread(target=self.work, args=(task,), name=task.invoke_id, daemon=True).start()
         return True
+
+    def _settle(self, task: Task) -> None:
+        """A run delivered again after it ended, with none of its reports left to send: the
+        controller never applied its end (its store was restored, say). Its final report is
+        sent again from the ledger, so that the record ends instead of being handed back."""
+        if task.invoke_id in self.outbox.invoke_ids():
+            return  # its reports are on their way
+        final = self.ledger.outcome(task.key)
+        if final is not None:
+            logger.info("task %s ran already; its outcome is reported again", task.invoke_id)
+            self.outbox.put(final)
 
     # Work ---------------------------------------------------------------------------------------
     def work(self, task: Task) -> None:
@@ -233,7 +254,7 @@ class Agent:
             outcome = Outcome("Error", error_code="ExecutionException", error_info=str(error))
         outcome = reports.finished(outcome)
         try:
-            self.ledger.finish(task.key, stored=reports.outcome_stored)
+            self.ledger.finish(task.key, reports.outcome_stored, reports.final)
         except Unwritable as problem:
             logger.error("task %s: %s", task.invoke_id, problem)
         logger.info("task %s: %s", task.invoke_id, outcome.status)
@@ -250,7 +271,7 @@ class Agent:
                 self._deliver(client, batch)
             except ControllerUnreachable as error:
                 delay = backoff.next()
-                logger.warning("cannot report (%s); retrying in %.1fs", error, delay)
+                logger.log(backoff.level(), "cannot report (%s); retrying in %.1fs", error, delay)
                 self.outbox.wait(delay)
                 continue
             except Refused as refusal:  # the instance is gone: nothing will be accepted

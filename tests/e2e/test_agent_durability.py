@@ -9,6 +9,7 @@ controllers, so they use a controller of their own, not the shared one.
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,31 @@ def test_a_second_signal_kills_running_tasks_and_exits_at_once(
     agent.start()  # the run it abandoned is reported, not left Running
     row = wait_status(ctl, invoke_id, timeout=15)
     assert (row["InvocationStatus"], row["ErrorCode"]) == ("Error", "ExecutionInterrupted")
+
+
+def test_a_run_delivered_again_after_it_ended_is_settled_from_the_ledger(
+    running_ctl: Controller, start_agent: StartAgent, tmp_path: Path
+) -> None:
+    """A store restored from a backup taken while a run was pending hands the run out again:
+    the agent does not run it twice, and ends the record with the outcome its ledger kept."""
+    ctl = running_ctl
+    agent = start_agent(ctl)
+    runs = tmp_path / "runs"
+    invoke_id = run_script(ctl, agent.instance_id, f"echo once >> {runs}; exit 3")
+    assert wait_status(ctl, invoke_id)["InvocationStatus"] == "Failed"
+    wait_for(lambda: outbox_empty(agent.state_dir), 10, "the agent's outbox to drain")
+    ctl.kill()
+    with sqlite3.connect(ctl.data_dir / "assist.db") as db:  # as the backup had it
+        db.execute(
+            "UPDATE targets SET status = 'Pending', start_time = NULL, finish_time = NULL, "
+            "exit_code = NULL, output = x'', report_seq = -1, delivered_at = NULL, "
+            "lease_until = NULL WHERE invoke_id = ?",
+            (invoke_id,),
+        )
+        db.execute("UPDATE invocations SET status = 'Pending' WHERE invoke_id = ?", (invoke_id,))
+    db.close()
+    ctl.start()
+    row = wait_status(ctl, invoke_id, timeout=30)
+    assert (row["InvocationStatus"], row["ExitCode"]) == ("Failed", 3), row
+    assert agent.log().count("its outcome is reported again") == 1, agent.log()
+    assert runs.read_text() == "once\n"
