@@ -9,11 +9,13 @@ function __assistcli_subcommands
         case 'configure'
             echo 'delete get list set switch'
         case 'controller'
-            echo 'access-key instance serve start stop status'
+            echo 'access-key instance serve tls start stop status'
         case 'controller access-key'
             echo 'create'
         case 'controller instance'
             echo 'add'
+        case 'controller tls'
+            echo 'init'
     end
 end
 
@@ -92,7 +94,11 @@ function __assistcli_options
         case 'controller instance add'
             echo '--data-dir --name --instance-id --help'
         case 'controller serve'
-            echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --help'
+            echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --help'
+        case 'controller tls'
+            echo '--help'
+        case 'controller tls init'
+            echo '--data-dir --host --help'
         case 'controller start'
             echo '--listen --data-dir --help'
         case 'controller stop'

@@ -6,9 +6,10 @@ _assistcli_subcommands() {
         '') echo 'ecs configure controller quickstart completion help version' ;;
         'ecs') echo 'CreateCommand ModifyCommand DeleteCommand DescribeCommands InvokeCommand RunCommand StopInvocation ModifyInvocationAttribute DescribeInvocations DescribeInvocationResults SendFile DescribeSendFileResults CreateActivation DescribeActivations DisableActivation DeleteActivation DescribeManagedInstances DeregisterManagedInstance ModifyManagedInstance DescribeCloudAssistantStatus TagResources UntagResources ListTagResources' ;;
         'configure') echo 'delete get list set switch' ;;
-        'controller') echo 'access-key instance serve start stop status' ;;
+        'controller') echo 'access-key instance serve tls start stop status' ;;
         'controller access-key') echo 'create' ;;
         'controller instance') echo 'add' ;;
+        'controller tls') echo 'init' ;;
     esac
 }
 
@@ -50,7 +51,9 @@ _assistcli_options() {
         'controller access-key create') echo '--data-dir --help' ;;
         'controller instance') echo '--help' ;;
         'controller instance add') echo '--data-dir --name --instance-id --help' ;;
-        'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --help' ;;
+        'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --help' ;;
+        'controller tls') echo '--help' ;;
+        'controller tls init') echo '--data-dir --host --help' ;;
         'controller start') echo '--listen --data-dir --help' ;;
         'controller stop') echo '--data-dir --help' ;;
         'controller status') echo '--data-dir --help' ;;

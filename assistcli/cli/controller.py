@@ -181,6 +181,34 @@ def serve(
     )
 
 
+@controller.group("tls")
+def tls() -> None:
+    """Make the private CA and the certificate the controller serves HTTPS with."""
+
+
+@tls.command("init")
+@DATA_DIR
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    required=True,
+    help="A name or IP address agents and clients reach the controller by (repeatable).",
+)
+def tls_init(data_dir: Path, hosts: tuple[str, ...]) -> None:
+    """Create a private CA (kept if there is one) and a server certificate it signs, in
+    DATA_DIR/tls/. Agents trust the CA with `agentd register --ca-file` or its fingerprint."""
+    from assistcli.controller import tls as certs
+
+    try:
+        files = certs.init(data_dir, list(hosts))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--host") from None
+    click.echo(f"CA certificate:     {files.ca}")
+    click.echo(f"CA fingerprint:     {certs.fingerprint(files.ca.read_bytes())}")
+    click.echo(f"Server certificate: {files.cert} (for {', '.join(hosts)})")
+
+
 @controller.group("access-key")
 def access_key() -> None:
     """Manage the API keys that sign requests."""
