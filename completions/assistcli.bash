@@ -50,7 +50,7 @@ _assistcli_options() {
         'controller access-key create') echo '--data-dir --help' ;;
         'controller instance') echo '--help' ;;
         'controller instance add') echo '--data-dir --name --instance-id --help' ;;
-        'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --help' ;;
+        'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --tls-cert --tls-key --no-tls --help' ;;
         'controller tls') echo '--help' ;;
         'controller tls init') echo '--data-dir --host --help' ;;
         'controller start') echo '--listen --data-dir --help' ;;

@@ -94,7 +94,7 @@ function __assistcli_options
         case 'controller instance add'
             echo '--data-dir --name --instance-id --help'
         case 'controller serve'
-            echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --help'
+            echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --tls-cert --tls-key --no-tls --help'
         case 'controller tls'
             echo '--help'
         case 'controller tls init'

@@ -66,8 +66,14 @@ class Controller:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def tls(self) -> bool:
+        """Whether it serves HTTPS: given a certificate, or finding one in its data dir."""
+        found = (self.data_dir / "tls" / "server.pem").exists()
+        return "--tls-cert" in self.extra_args or (found and "--no-tls" not in self.extra_args)
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
     def start(self) -> None:
         log = open(self.data_dir / "controller.log", "ab")  # noqa: SIM115 - owned by the process

@@ -19,6 +19,7 @@ from assistcli.controller.settings import (
     HEAD_TIMEOUT,
     IDLE_TIMEOUT,
     MAX_CONNECTIONS,
+    TlsPair,
 )
 from assistcli.paths import data_dir as default_data_dir
 
@@ -143,6 +144,22 @@ def controller() -> None:
     help="Connections served at once (each agent holds one); a request on one past the limit "
     "is answered 503 ServiceUnavailable.",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this PEM certificate (chain). Default: DATA_DIR/tls/server.pem when "
+    "it exists (see `controller tls init`).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's PEM private key. Default: DATA_DIR/tls/server-key.pem.",
+)
+@click.option(
+    "--no-tls",
+    is_flag=True,
+    help="Serve plain HTTP even when DATA_DIR/tls/ holds a certificate.",
+)
 def serve(
     listen: str,
     data_dir: Path,
@@ -155,8 +172,12 @@ def serve(
     body_timeout: float,
     idle_timeout: float,
     max_connections: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    no_tls: bool,
 ) -> None:
-    """Serve the Cloud Assistant API in the foreground until interrupted."""
+    """Serve the Cloud Assistant API in the foreground until interrupted: over HTTPS when a
+    certificate is given or DATA_DIR/tls/ holds one, else over plain HTTP."""
     from assistcli.controller.server import serve as run_server
     from assistcli.controller.settings import Settings
 
@@ -177,8 +198,19 @@ def serve(
             body_timeout=body_timeout,
             idle_timeout=idle_timeout,
             max_connections=max_connections,
+            tls=None if no_tls else tls_pair(data_dir, tls_cert, tls_key),
         )
     )
+
+
+def tls_pair(data_dir: Path, cert: Path | None, key: Path | None) -> TlsPair | None:
+    """The certificate and key to serve with: both given, or both found in DATA_DIR/tls/."""
+    if cert is None and key is None:
+        found = TlsPair(data_dir / "tls" / "server.pem", data_dir / "tls" / "server-key.pem")
+        return found if found.cert.is_file() and found.key.is_file() else None
+    if cert is None or key is None:
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    return TlsPair(cert, key)
 
 
 @controller.group("tls")

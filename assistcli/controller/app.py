@@ -36,9 +36,13 @@ from assistcli.controller.scheduler import Scheduler
 from assistcli.controller.sessions import Sessions
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
+from assistcli.controller.tls import TlsFiles
 from assistcli.errors import ApiError
 
 logger = logging.getLogger(__name__)
+
+CA_PATH = f"{agent.PREFIX}/ca.pem"
+MAX_CA_FILE = 64 * 1024  # a CA certificate is 1 KB; the file is the operator's, still bounded
 
 MAX_FIELDS = 2000
 
@@ -140,9 +144,21 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
         error = ApiError(code, f"{request.method} {request.url.path} is not served.", status=status)
         return error_response(error, request_id(), request.url.hostname or "localhost")
 
+    async def ca_certificate(request: Request) -> Response:
+        """The private CA, for agents that pin its fingerprint on first contact (public data)."""
+        path = TlsFiles.of(settings.data_dir).ca
+        try:
+            pem = path.read_bytes()[:MAX_CA_FILE]
+        except OSError:
+            why = "This controller publishes no CA (see `assistcli controller tls init`)."
+            error = ApiError("InvalidAction.NotFound", why, status=404)
+            return error_response(error, request_id(), request.url.hostname or "localhost")
+        return Response(pem, media_type="application/x-pem-file")
+
     routes = [
         Route("/", endpoint(rpc, context), methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        Route(CA_PATH, ca_certificate),
     ]
     api = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import socket
 
@@ -236,10 +237,27 @@ def fit_open_files(connections: int) -> int:
     return connections
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or a name) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = open_store(settings.store_url, settings.data_dir)
     tune_garbage_collection()
+    tls = settings.tls
+    if tls is None and not is_loopback(settings.host):
+        logger.warning(
+            "SERVING PLAIN HTTP ON %s: secrets and scripts cross the network unencrypted. "
+            "Run `assistcli controller tls init --host NAME`, or pass --tls-cert and --tls-key.",
+            settings.host,
+        )
     config = uvicorn.Config(
         create_app(settings, store),
         host=settings.host,
@@ -251,5 +269,7 @@ def serve(settings: Settings) -> None:
         log_level="info",
         lifespan="on",
         timeout_graceful_shutdown=3,  # long polls end with the server instead of holding it up
+        ssl_certfile=tls.cert if tls else None,
+        ssl_keyfile=tls.key if tls else None,
     )
     uvicorn.Server(config).run()

@@ -13,12 +13,19 @@ IDLE_TIMEOUT = 5.0  # seconds a kept-alive connection may wait for its next requ
 MAX_CONNECTIONS = 20_000  # twice the benchmarked fleet, each agent holding a poll open
 
 
+@dataclass(frozen=True, slots=True)
+class TlsPair:
+    cert: Path  # PEM: the server's certificate, then any intermediates
+    key: Path
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8742
     store_url: str | None = None  # default: SQLite in data_dir
+    tls: TlsPair | None = None  # HTTPS with this certificate and key; None: plain HTTP
     delivery_timeout: float = 60.0  # seconds a record may stay Pending before it is Aborted
     max_clock_skew: float = 900.0  # seconds a signed request's timestamp may be off
     max_commands: int = 50_000  # CmdCount.ExceedQuota beyond this

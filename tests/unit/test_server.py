@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from assistcli.controller.server import find_dead_peers
+from assistcli.controller.server import find_dead_peers, is_loopback
 
 
 @pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux socket options")
@@ -29,3 +29,21 @@ def test_unix_sockets_are_left_alone() -> None:
     with left, right:
         find_dead_peers(left)  # no TCP options on a Unix socket: nothing set, nothing raised
         assert left.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.3.2.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.5", False),
+        ("controller.example", False),
+    ],
+)
+def test_only_loopback_listeners_may_serve_plain_http_quietly(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
