@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# What the one-file agent is built from; it must run on Python 3.8 (checked statically by vermin).
+AGENT_SOURCES := agentd assistcli/__init__.py assistcli/api/agent.py assistcli/api/wire.py
 
 .PHONY: install lint typecheck test test-faults unit e2e bench demo docs completions clean
 
@@ -17,6 +19,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check assistcli agentd tests
 	$(BIN)/ruff format --check assistcli agentd tests
+	$(BIN)/vermin -q -t=3.8- --no-tips --violations $(AGENT_SOURCES)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -37,7 +37,7 @@ def write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Identity:
     server: str
     instance_id: str

@@ -29,8 +29,6 @@ from assistcli.api.agent import INTERPRETERS, OUTPUT_LIMIT, Task
 KILL_GRACE = 3.0  # seconds between TERM and KILL
 CHUNK_INTERVAL = 1.0  # seconds between streamed output reports
 
-Emit = Callable[[bytes], None]
-
 
 class Execution:
     """A task being run; `cancel()` from another thread stops it."""
@@ -54,7 +52,7 @@ class Execution:
     def run(
         self,
         on_start: Callable[[float], None],
-        emit: Emit,
+        emit: Callable[[bytes], None],
         on_record: Callable[[dict[str, str]], None] | None = None,
     ) -> Outcome:
         """Run the task. Before its script starts, `on_record` gets what finds the run's processes
@@ -128,7 +126,7 @@ class Execution:
         account: accounts.Account,
         cwd: str,
         on_start: Callable[[float], None],
-        emit: Emit,
+        emit: Callable[[bytes], None],
         on_record: Callable[[dict[str, str]], None] | None,
     ) -> Outcome:
         tree = self._tree = proctree.Tree.create(self.task.key)
@@ -218,7 +216,7 @@ def abandon(record: dict[str, str]) -> int:
 class Capture:
     """Reads a pipe to its end, emitting chunks while keeping the first OUTPUT_LIMIT bytes."""
 
-    def __init__(self, pipe: object, emit: Emit) -> None:
+    def __init__(self, pipe: object, emit: Callable[[bytes], None]) -> None:
         self._fd = pipe.fileno()  # type: ignore[attr-defined]
         self._emit = emit
         self._pending = bytearray()

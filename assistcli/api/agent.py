@@ -69,7 +69,7 @@ def unb64(text: str) -> bytes:
     return base64.b64decode(text.encode(), validate=True)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass
 class HostFacts:
     """What an agent says of its host at registration and with every poll."""
 
@@ -99,7 +99,7 @@ class HostFacts:
 _TEXT_FACTS = [f.name for f in fields(HostFacts) if f.name != "interpreters"]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass
 class Registration:
     """What `register` carries: an activation, the name asked for (or none) and host facts."""
 
@@ -119,7 +119,7 @@ class Registration:
         )
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass
 class Poll:
     """What `poll` carries: how long to wait, the runs the agent holds, and host facts."""
 
@@ -139,7 +139,7 @@ class Poll:
         )
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass
 class FileTask:
     name: str
     target_dir: str
@@ -150,7 +150,7 @@ class FileTask:
     overwrite: bool = False
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass
 class Task:
     """One run of an invocation on the polling instance."""
 
@@ -191,7 +191,7 @@ class Task:
         return f"{self.invoke_id}.{self.run}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass
 class Report:
     """An event of one run: `started`, `output` (a chunk) or `finished` (the outcome)."""
 
