@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # What the one-file agent is built from; it must run on Python 3.8 (checked statically by vermin).
+# The same list is SOURCES in assistcli/controller/agent_package.py (a unit test compares them).
 AGENT_SOURCES := agentd assistcli/__init__.py assistcli/api/agent.py assistcli/api/wire.py
 
-.PHONY: install lint typecheck test test-faults unit e2e bench demo docs completions clean
+.PHONY: install lint typecheck test test-faults unit e2e bench demo docs completions agent clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +49,12 @@ docs: $(STAMP)
 completions: $(STAMP)
 	$(BIN)/python -m assistcli.cli.completion completions
 
+# The one-file agent: a zipapp that runs with python3 (3.8+) alone; the controller serves it too.
+agent: $(STAMP)
+	$(BIN)/python -m assistcli.controller.agent_package dist/agentd.pyz
+
 demo: $(STAMP)
 	$(BIN)/assistcli quickstart
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist
