@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from assistcli.api import agent
-from assistcli.controller import agent_api
+from assistcli.controller import agent_api, agent_package
 from assistcli.controller.agent_http import AgentFront, Handler
 from assistcli.controller.auth import SignedRequest, authenticate
 from assistcli.controller.bodies import read_body
@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 CA_PATH = f"{agent.PREFIX}/ca.pem"
 MAX_CA_FILE = 64 * 1024  # a CA certificate is 1 KB; the file is the operator's, still bounded
+AGENT_PACKAGE_PATH = f"{agent.PREFIX}/download/{agent_package.FILENAME}"
+CHECKSUM_HEADER = "X-Checksum-Sha256"
 
 MAX_FIELDS = 2000
 
@@ -155,10 +157,27 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
             return error_response(error, request_id(), request.url.hostname or "localhost")
         return Response(pem, media_type="application/x-pem-file")
 
+    async def agent_download(request: Request) -> Response:
+        """The one-file agent (public code), for machines that have no credentials yet."""
+        try:
+            built = await asyncio.to_thread(agent_package.package)  # built at the first request
+        except Exception:
+            logger.exception("building the one-file agent failed")
+            return error_response(
+                ApiError("InternalError"), request_id(), request.url.hostname or "localhost"
+            )
+        headers = {
+            "Content-Disposition": f'attachment; filename="{agent_package.FILENAME}"',
+            "ETag": f'"{built.sha256}"',
+            CHECKSUM_HEADER: built.sha256,
+        }
+        return Response(built.data, media_type="application/zip", headers=headers)
+
     routes = [
         Route("/", endpoint(rpc, context), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route(CA_PATH, ca_certificate),
+        Route(AGENT_PACKAGE_PATH, agent_download),
     ]
     api = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
