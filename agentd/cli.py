@@ -8,8 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from agentd import __version__, host
-from agentd.client import ControllerClient, ControllerUnreachable, Refused
+from agentd import __version__, registration
 from agentd.config import Identity, default_state_dir
 from assistcli.api import agent as proto
 
@@ -28,13 +27,33 @@ def parser() -> argparse.ArgumentParser:
         help="where the agent keeps its identity and outbox "
         "(default: $AGENTD_STATE_DIR, /var/lib/agentd as root, ~/.local/state/agentd)",
     )
-    register = commands.add_parser(
-        "register", parents=[state], help="register this machine with a controller (once)"
+    joining = argparse.ArgumentParser(add_help=False)
+    joining.add_argument("--server", required=True, help="controller URL, e.g. https://host:8742")
+    joining.add_argument("--activation-id", required=True)
+    joining.add_argument("--activation-code", required=True)
+    joining.add_argument("--name", help="instance name (default: from the activation)")
+    trust = joining.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--ca-file",
+        type=Path,
+        help="trust the controller's certificate if this CA (PEM) signed it; kept in the state "
+        "directory (default: the system's CAs)",
     )
-    register.add_argument("--server", required=True, help="controller URL, e.g. http://host:8742")
-    register.add_argument("--activation-id", required=True)
-    register.add_argument("--activation-code", required=True)
-    register.add_argument("--name", help="instance name (default: from the activation)")
+    trust.add_argument(
+        "--ca-fingerprint",
+        metavar="sha256:HEX",
+        help="fetch the CA the controller publishes and trust it if its SHA-256 is this one",
+    )
+    register = commands.add_parser(
+        "register",
+        parents=[state, joining],
+        help="register this machine with a controller (once)",
+        epilog=registration.EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    register.add_argument(
+        "--force", action="store_true", help="register a state directory that holds an identity"
+    )
     run = commands.add_parser("run", parents=[state], help="serve until stopped")
     run.add_argument("--max-concurrency", type=int, default=8, help="tasks run at once (default 8)")
     run.add_argument(
@@ -49,26 +68,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def do_register(args: argparse.Namespace, state_dir: Path) -> int:
-    request = {
-        **host.facts().to_wire(),
-        "activation_id": args.activation_id,
-        "activation_code": args.activation_code,
-        "instance_name": args.name or "",
-    }
-    try:
-        answer = ControllerClient(args.server).register(request)
-    except Refused as refusal:
-        print(f"agentd: registration refused: {refusal.code}: {refusal.message}", file=sys.stderr)
-        return 3
-    except ControllerUnreachable as error:
-        print(f"agentd: cannot reach the controller: {error}", file=sys.stderr)
-        return 4
-    identity = Identity(
-        args.server, answer["instance_id"], answer["instance_name"], answer["secret"]
+    request = registration.Request(
+        args.server,
+        args.activation_id,
+        args.activation_code,
+        args.name or "",
+        args.ca_file,
+        args.ca_fingerprint or "",
+        args.force,
     )
-    identity.save(state_dir)
-    print(identity.instance_id)
-    return 0
+    return registration.register(request, state_dir)
 
 
 def do_run(args: argparse.Namespace, state_dir: Path) -> int:

@@ -28,7 +28,7 @@ def default_state_dir() -> Path:
 def write_private(path: Path, data: bytes) -> None:
     """Write a file readable by its owner only, atomically and durably."""
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
         os.write(fd, data)
         os.fsync(fd)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from agentd import host, runreports
+from agentd import host, runreports, trust
 from agentd.client import ControllerClient, ControllerUnreachable, Refused
 from agentd.config import Identity
 from agentd.executor import Execution, abandon
@@ -30,7 +30,8 @@ FLUSH_TIMEOUT = 10.0  # seconds a draining agent keeps trying to deliver its out
 # Seconds before the next poll when one brought nothing new (only tasks already run or queued):
 # a controller that keeps handing a task back cannot drive the agent into a busy loop.
 NOTHING_NEW_PAUSE = 1.0
-QUIET_FAILURES = 2  # failures in a row logged at INFO before they are warnings
+QUIET_FAILURES = 2  # failures in a row logged at INFO before they are warnings...
+QUIET_OUTAGE = 10.0  # ...unless they all fall within this many seconds: a controller restarting
 
 
 class Backoff:
@@ -38,8 +39,11 @@ class Backoff:
 
     def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
         self.base, self.cap, self.failures = base, cap, 0
+        self.since = 0.0  # monotonic time of the first failure in a row
 
     def next(self) -> float:
+        if not self.failures:
+            self.since = time.monotonic()
         self.failures += 1
         delay: float = min(self.cap, self.base * 2 ** (self.failures - 1))
         return delay * random.uniform(0.5, 1.5)
@@ -48,9 +52,11 @@ class Backoff:
         self.failures = 0
 
     def level(self) -> int:
-        """How loudly to log the latest failure: the first few in a row (a controller restarting,
-        a connection dropped) are routine, more are worth a warning."""
-        return logging.WARNING if self.failures > QUIET_FAILURES else logging.INFO
+        """How loudly to log the latest failure: the first few in a row, or those of the first
+        seconds (a controller restarting, a connection dropped), are routine; more are worth a
+        warning."""
+        quiet = self.failures <= QUIET_FAILURES or time.monotonic() - self.since < QUIET_OUTAGE
+        return logging.INFO if quiet else logging.WARNING
 
 
 class Agent:
@@ -73,12 +79,12 @@ class Agent:
         self._dropped: set[str] = set()  # stopped before they started
         self._draining = threading.Event()
         self.refusal: Refused | None = None
+        self.ca = trust.kept(state_dir)  # None: the system's CAs check an https:// controller
         self._poll_client = self._client()
 
     def _client(self) -> ControllerClient:
-        return ControllerClient(
-            self.identity.server, self.identity.instance_id, self.identity.secret
-        )
+        identity = self.identity
+        return ControllerClient(identity.server, identity.instance_id, identity.secret, self.ca)
 
     # Lifecycle ----------------------------------------------------------------------------------
     def run(self) -> int:

@@ -213,7 +213,7 @@ def api(ctl: Controller) -> Any:
     """The project's own signed client for `ctl`."""
     from assistcli.client import ApiClient
 
-    return ApiClient(ctl.endpoint, ctl.access_key_id, ctl.access_key_secret)
+    return ApiClient(ctl.url, ctl.access_key_id, ctl.access_key_secret)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:

@@ -123,6 +123,27 @@ def test_register_prints_the_instance_id_and_keeps_the_secret_private(
     assert activation_row(controller, activation_id)["RegisteredCount"] == 1
 
 
+def test_a_registered_state_dir_is_registered_again_only_with_force(
+    controller: Controller, tmp_path: Path
+) -> None:
+    activation_id, code = create_activation(controller, InstanceCount=3)
+    state_dir = tmp_path / "state"
+    first = register(controller, activation_id, code, state_dir).stdout.strip()
+    again = register(controller, activation_id, code, state_dir)
+    assert again.returncode == 5
+    assert again.stderr == (
+        f"agentd: {state_dir} is registered already, as {first}; --force registers it again\n"
+    )
+    assert activation_row(controller, activation_id)["RegisteredCount"] == 1  # never asked
+    argv = [sys.executable, "-m", "agentd", "register", "--server", controller.url, "--force"]
+    argv += ["--activation-id", activation_id, "--activation-code", code]
+    forced = subprocess.run([*argv, "--state-dir", str(state_dir)], capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+    second = forced.stdout.strip()
+    assert second.startswith("mi-") and second != first
+    assert f'"instance_id": "{second}"' in (state_dir / "agent.json").read_text()
+
+
 @pytest.mark.parametrize("wait", ["0", "-1", str(proto.MAX_WAIT + 1)])
 def test_run_refuses_a_poll_wait_out_of_range(
     controller: Controller, tmp_path: Path, wait: str
