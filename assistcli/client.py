@@ -5,8 +5,9 @@ every parameter in the query string. Each attempt is signed afresh (new nonce an
 Retries cover what is safe to repeat: a request that never reached the server, and, for
 read-only actions or requests carrying a ClientToken, timeouts and 5xx/throttling answers.
 
-Two transports: `requests` (the default: proxies, TLS with certifi) and a plain HTTP/1.0 one
-over a socket, which the CLI uses for `http://` endpoints because it starts ~100 ms faster.
+Two transports: `requests` (the default: proxies, TLS checked against a `Trust`) and a plain
+HTTP/1.0 one over a socket, which the CLI uses for `http://` endpoints because it starts ~100 ms
+faster. Failures name the endpoint's base URL, never the signed query.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from assistcli.api.actions import API_VERSION, BY_NAME
 from assistcli.api.codec import encode
 from assistcli.api.signing import canonical_query, sign_v1
 from assistcli.errors import ApiError, AssistError
+from assistcli.trust import Trust, closed_unanswered, innermost, speaks_tls, tls_failure
 
 USER_AGENT = "assistcli/0.1"
 RETRYABLE_CODES = frozenset(
@@ -33,9 +35,17 @@ class TransportError(AssistError):
 
     tip = ""
 
-    def __init__(self, message: str, *, delivered: bool = False, unreachable: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        delivered: bool = False,
+        unreachable: bool = False,
+        final: bool = False,
+    ):
         super().__init__(message)
         self.delivered = delivered  # the request may have reached the server
+        self.final = final  # repeating it cannot help (a certificate, a wrong scheme)
         if unreachable:
             self.tip = (
                 "Is the controller running? Start a local one with `assistcli controller start`, "
@@ -101,22 +111,47 @@ class Transport(Protocol):
 
 
 class RequestsTransport:
-    """HTTP(S) through `requests`: proxies from the environment, certificate checks."""
+    """HTTP(S) through `requests`: proxies from the environment, certificates checked by `trust`."""
+
+    def __init__(self, trust: Trust | None = None) -> None:
+        self.trust = trust or Trust()
 
     def send(self, request: PreparedRequest, timeouts: Timeouts) -> Response:
+        import warnings
+
         import requests  # only callers that send pay for importing it
+        from urllib3.exceptions import InsecureRequestWarning
 
         url = f"{request.url}?{request.query}"
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         try:
-            answer = requests.request(
-                request.method, url, headers=headers, timeout=(timeouts.connect, timeouts.read)
-            )
+            with warnings.catch_warnings():
+                # --skip-secure-verify already warned, once per call rather than per request.
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+                answer = requests.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    timeout=(timeouts.connect, timeouts.read),
+                    verify=self.trust.requests_verify,
+                )
+        except requests.exceptions.SSLError as error:
+            message = tls_failure(request.url, error, self.trust)
+            raise TransportError(message, final=True) from error
         except requests.ConnectionError as error:
+            if _dropped_unanswered(error):
+                message = closed_unanswered(request.url)
+                raise TransportError(message, delivered=True) from error
             raise _unreachable(request, error, delivered=not _never_sent(error)) from error
         except requests.RequestException as error:
             raise _unreachable(request, error, delivered=True) from error
         return Response(answer.status_code, answer.content)
+
+
+def _dropped_unanswered(error: Exception) -> bool:
+    from http.client import RemoteDisconnected
+
+    return isinstance(innermost(error), RemoteDisconnected)
 
 
 def _never_sent(error: Exception) -> bool:
@@ -196,6 +231,10 @@ def _read_all(connection: Any) -> bytes:
 
 
 def _parse_response(request: PreparedRequest, raw: bytes) -> Response:
+    if not raw:
+        raise TransportError(closed_unanswered(request.url), delivered=True)
+    if raw[:1] in (b"\x15", b"\x16") and raw[1:2] == b"\x03":  # a TLS record: alert, handshake
+        raise TransportError(speaks_tls(request.url), delivered=True, final=True)
     head, separator, body = raw.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     words = status_line.split()
@@ -238,11 +277,12 @@ def _reason(error: BaseException) -> str:
     """The readable part of a socket error, e.g. `[Errno 111] Connection refused`."""
     import re
 
-    text = str(error) or type(error).__name__
+    text = str(innermost(error)) or type(error).__name__
     if "timed out" in text.lower():
         return "timed out"
     errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
-    return errno.group(0) if errno else text
+    # urllib3 may quote the URL it tried, signed query included.
+    return errno.group(0) if errno else re.sub(r"\?[^\s'\")]*", "", text)
 
 
 class ApiClient:
@@ -319,6 +359,6 @@ def _decode(request: PreparedRequest, response: Response) -> dict[str, Any]:
 def _retryable(error: Exception, action: str, params: Mapping[str, Any]) -> bool:
     safe = action.startswith(READ_ONLY_PREFIXES) or bool(params.get("ClientToken"))
     if isinstance(error, TransportError):
-        return not error.delivered or safe
+        return not error.final and (not error.delivered or safe)
     assert isinstance(error, ServerError)
     return safe and (error.status >= 500 or error.code in RETRYABLE_CODES)

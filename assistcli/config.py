@@ -8,6 +8,9 @@ Precedence, field by field (the aliyun CLI's, where the environment only fills g
 3. environment variables (`ALIBABA_CLOUD_ACCESS_KEY_ID`, `..._SECRET`, `..._REGION_ID`);
 4. the embedded default: the local controller and the key `assistcli controller start` keeps in
    the data directory.
+
+The CA bundle differs, as in the AWS CLI: --ca-bundle, then `$ASSIST_CA_BUNDLE`, then the
+profile's, then requests' own `$REQUESTS_CA_BUNDLE`, else the default store (`assistcli.trust`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from assistcli.errors import AssistError
+from assistcli.trust import Trust, choose_bundle, unreadable_bundle
 
 CONFIG_FILE = "config.json"
 LOCAL_KEY_FILE = "local-key.json"
@@ -87,6 +91,7 @@ class Profile:
     read_timeout: int = 0
     connect_timeout: int = 0
     retry_count: int = 0
+    ca_bundle: str = ""  # a PEM file of CAs to trust over HTTPS (not an aliyun CLI key)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -177,6 +182,8 @@ class Overrides(NamedTuple):
     read_timeout: float | None = None
     connect_timeout: float | None = None
     retry_count: int | None = None
+    ca_bundle: str | None = None
+    skip_secure_verify: bool = False
 
 
 class Settings(NamedTuple):
@@ -190,6 +197,7 @@ class Settings(NamedTuple):
     connect_timeout: float
     retry_count: int
     source: str  # where the key came from, for error messages
+    trust: Trust = Trust()
 
     def __repr__(self) -> str:
         return "Settings(" + shown(self._asdict()) + ")"
@@ -286,7 +294,20 @@ def resolve(
         ),
         retry_count=stored.retry_count if retries is None else retries,
         source=source,
+        trust=choose_trust(overrides, profile, env),
     )
+
+
+def choose_trust(overrides: Overrides, profile: Profile | None, env: Mapping[str, str]) -> Trust:
+    """The CA bundle by its precedence; one that is named but unusable is an error."""
+    stored = (profile.name, profile.ca_bundle) if profile else ("", "")
+    chosen = choose_bundle(
+        overrides.ca_bundle, stored, env, skip_verify=overrides.skip_secure_verify
+    )
+    problem = chosen.bundle and chosen.verify and unreadable_bundle(chosen.bundle)
+    if problem:
+        raise ConfigError(f"cannot use {chosen.describe()}: {problem}")
+    return chosen
 
 
 def _key_pair(

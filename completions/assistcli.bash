@@ -116,11 +116,11 @@ _assistcli_candidates() {
     values="$(_assistcli_values "$cmdpath|$prev")"
     if [ -n "$values" ]; then echo "$values"; return; fi
     case " --config-path " in *" $prev "*) echo "__files__"; return ;; esac
-    case " --profile -p --region --endpoint --access-key-id --access-key-secret --config-path --cli-query --query --filter --read-timeout --retry-timeout --connect-timeout --retry-count --mode --language " in *" $prev "*) return ;; esac
+    case " --profile -p --region --endpoint --access-key-id --access-key-secret --config-path --cli-query --query --filter --ca-bundle --read-timeout --retry-timeout --connect-timeout --retry-count --mode --language " in *" $prev "*) return ;; esac
     case "$2" in
         -*)
             _assistcli_options "$cmdpath"
-            case "$cmdpath" in 'controller'*|'quickstart'*) ;; *) echo "--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language" ;; esac
+            case "$cmdpath" in 'controller'*|'quickstart'*) ;; *) echo "--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --ca-bundle --skip-secure-verify --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language" ;; esac
             ;;
         *) _assistcli_subcommands "$cmdpath" ;;
     esac

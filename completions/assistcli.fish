@@ -213,13 +213,13 @@ function __assistcli_complete
         __fish_complete_path $cur
         return
     end
-    contains -- "$prev" --profile -p --region --endpoint --access-key-id --access-key-secret --config-path --cli-query --query --filter --read-timeout --retry-timeout --connect-timeout --retry-count --mode --language; and return
+    contains -- "$prev" --profile -p --region --endpoint --access-key-id --access-key-secret --config-path --cli-query --query --filter --ca-bundle --read-timeout --retry-timeout --connect-timeout --retry-count --mode --language; and return
     if string match -q -- '-*' $cur
         string split -- ' ' (__assistcli_options "$cmdpath")
         switch "$cmdpath"
             case 'controller*' 'quickstart*'
             case '*'
-                string split -- ' ' '--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language'
+                string split -- ' ' '--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --ca-bundle --skip-secure-verify --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language'
         end
     else
         string split -- ' ' (__assistcli_subcommands "$cmdpath")

@@ -40,6 +40,7 @@ GET_KEYS = (
     "read-timeout",
     "connect-timeout",
     "retry-count",
+    "ca-bundle",
 )
 
 
@@ -63,8 +64,8 @@ def _check_mode(mode: str) -> None:
 def configure(ctx: click.Context) -> None:
     """Configure a profile interactively, as `aliyun configure` does, or manage profiles.
 
-    Flags: --profile NAME, --mode AK, --endpoint ADDRESS (stored in the profile),
-    --config-path FILE (any aliyun-style config.json).
+    Flags: --profile NAME, --mode AK, --endpoint ADDRESS and --ca-bundle FILE (stored in the
+    profile), --config-path FILE (any aliyun-style config.json).
     """
     if ctx.invoked_subcommand is None:
         interactive(_options())
@@ -75,6 +76,7 @@ def interactive(options: GlobalOptions) -> None:
     name = options.profile or config.current or "default"
     profile = config.get(name) or Profile(name=name)
     _check_mode(options.mode or profile.mode)
+    profile.ca_bundle = _ca_bundle(options.ca_bundle, profile.ca_bundle)  # checked before asking
     click.echo(f"Configuring profile '{name}' in 'AK' authenticate mode...")
     secret = profile.access_key_secret or _keyring_secret(profile)
     profile.access_key_id = _ask("Access Key Id", mask(profile.access_key_id)) or (
@@ -109,6 +111,23 @@ def _region(region: str) -> str:
     if not REGION.match(region):
         raise usage(f"invalid region {region!r}")
     return region
+
+
+def _ca_bundle(given: str | None, current: str) -> str:
+    """The bundle to store: the given one as an absolute path, checked now ("" clears it)."""
+    if given is None:
+        return current
+    if not given:
+        return ""
+    from pathlib import Path
+
+    from assistcli.trust import unreadable_bundle
+
+    path = str(Path(given).expanduser().absolute())
+    problem = unreadable_bundle(path)
+    if problem:
+        raise CliError(f"cannot use the CA bundle {path}: {problem}", code=ExitCode.CONFIG)
+    return path
 
 
 def _keyring_secret(profile: Profile) -> str:
@@ -149,7 +168,8 @@ def _verify(options: GlobalOptions, name: str) -> None:
 
 @configure.command("list")
 def list_profiles() -> None:
-    """List profiles: name (* = current), credential, validity, region, language, endpoint."""
+    """List profiles: name (* = current), credential, validity, region, language, endpoint,
+    and the CA bundle when a profile has one."""
     config = _load(_options())
     rows = [
         [
@@ -159,10 +179,13 @@ def list_profiles() -> None:
             profile.region_id,
             profile.language,
             profile.endpoint,
+            profile.ca_bundle,
         ]
         for profile in config.profiles
     ]
-    header = ["Profile", "Credential", "Valid", "Region", "Language", "Endpoint"]
+    header = ["Profile", "Credential", "Valid", "Region", "Language", "Endpoint", "CA Bundle"]
+    if not any(profile.ca_bundle for profile in config.profiles):  # aliyun's columns, as they are
+        header, rows = header[:-1], [row[:-1] for row in rows]
     click.echo(tabulate(header, rows))
 
 
@@ -208,6 +231,7 @@ def _get_value(profile: Profile, key: str) -> str:
         "read-timeout": str(profile.read_timeout),
         "connect-timeout": str(profile.connect_timeout),
         "retry-count": str(profile.retry_count),
+        "ca-bundle": profile.ca_bundle,
     }
     if key == "region":  # the aliyun CLI prints the bare region
         return profile.region_id
@@ -221,7 +245,8 @@ def set_profile() -> None:
     """Create or change a profile from flags, without prompts; it becomes the current one.
 
     Flags: --profile, --mode AK, --access-key-id, --access-key-secret (`-` reads stdin),
-    --region, --endpoint, --language, --read-timeout, --connect-timeout, --retry-count.
+    --region, --endpoint, --language, --read-timeout, --connect-timeout, --retry-count,
+    --ca-bundle FILE (a PEM file of CAs to trust over HTTPS; "" removes it).
     """
     options = _options()
     config = _load(options)
@@ -243,6 +268,7 @@ def _apply_flags(profile: Profile, options: GlobalOptions) -> None:
     profile.access_key_id = options.access_key_id or profile.access_key_id
     profile.region_id = _region(options.region) if options.region else profile.region_id
     profile.endpoint = options.endpoint if options.endpoint is not None else profile.endpoint
+    profile.ca_bundle = _ca_bundle(options.ca_bundle, profile.ca_bundle)
     if options.language:
         profile.language = options.language if options.language in LANGUAGES else "en"
     if options.read_timeout is not None:

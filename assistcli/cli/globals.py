@@ -113,6 +113,18 @@ GLOBAL_FLAGS: tuple[GlobalFlag, ...] = (
         metavar="FIELDS",
     ),
     GlobalFlag(
+        "--ca-bundle",
+        Arity.VALUE,
+        "Trust the CAs in this PEM file over HTTPS (default: $ASSIST_CA_BUNDLE, else the "
+        "profile's, else the default store).",
+        metavar="FILE",
+    ),
+    GlobalFlag(
+        "--skip-secure-verify",
+        Arity.SWITCH,
+        "Do not check the controller's certificate (insecure; warns on stderr).",
+    ),
+    GlobalFlag(
         "--read-timeout",
         Arity.VALUE,
         "Seconds to wait for an answer (default 10).",
@@ -150,6 +162,8 @@ class GlobalOptions(NamedTuple):
     dryrun: bool = False
     pager: tuple[str, ...] | None = None
     waiter: tuple[str, ...] | None = None
+    ca_bundle: str | None = None
+    skip_secure_verify: bool = False
     read_timeout: float | None = None
     connect_timeout: float | None = None
     retry_count: int | None = None
@@ -187,6 +201,8 @@ class GlobalOptions(NamedTuple):
             read_timeout=self.read_timeout,
             connect_timeout=self.connect_timeout,
             retry_count=self.retry_count,
+            ca_bundle=str(Path(self.ca_bundle).expanduser()) if self.ca_bundle else None,
+            skip_secure_verify=self.skip_secure_verify,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def quickstart(listen: str, data_dir: Path) -> None:
     run `echo 123` on it through CreateCommand and InvokeCommand, and show the result."""
     from rich.console import Console
 
+    from assistcli.cli.session import transport_for
     from assistcli.client import ApiClient
+    from assistcli.config import Overrides, choose_trust
 
     console = Console()
     if read_pid(data_dir) is None:
@@ -49,7 +52,8 @@ def quickstart(listen: str, data_dir: Path) -> None:
         console.print(f"Started the controller on http://{listen}/ (data in {data_dir}).")
     endpoint = local_endpoint(data_dir)
     keys = local_key(data_dir)
-    client = ApiClient(endpoint, keys["AccessKeyId"], keys["AccessKeySecret"])
+    transport = transport_for(endpoint, choose_trust(Overrides(), None, os.environ))
+    client = ApiClient(endpoint, keys["AccessKeyId"], keys["AccessKeySecret"], transport=transport)
     instance_id = _local_agent(client, endpoint, data_dir, console)
     invoke_id = _first_command(client, instance_id, console)
     console.print("\nNext, try:")

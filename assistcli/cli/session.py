@@ -10,6 +10,7 @@ from assistcli.cli.globals import GlobalOptions
 if TYPE_CHECKING:
     from assistcli.client import ApiClient, Transport
     from assistcli.config import Settings
+    from assistcli.trust import Trust
 
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -35,6 +36,12 @@ def client(options: GlobalOptions) -> ApiClient:
 def client_for(resolved: Settings) -> ApiClient:
     from assistcli.client import ApiClient
 
+    if not resolved.trust.verify:
+        import click
+
+        from assistcli.trust import SKIP_WARNING
+
+        click.echo(SKIP_WARNING, err=True)
     return ApiClient(
         resolved.endpoint,
         resolved.access_key_id,
@@ -43,15 +50,15 @@ def client_for(resolved: Settings) -> ApiClient:
         timeout=resolved.read_timeout,
         connect_timeout=resolved.connect_timeout,
         retries=resolved.retry_count,
-        transport=transport_for(resolved.endpoint),
+        transport=transport_for(resolved.endpoint, resolved.trust),
     )
 
 
-def transport_for(endpoint: str) -> Transport:
+def transport_for(endpoint: str, trust: Trust) -> Transport:
     """A bare socket for plain HTTP without a proxy (much faster to start); requests otherwise."""
     from assistcli.client import PlainHttpTransport, RequestsTransport
 
     plain = "://" not in endpoint or endpoint.startswith("http://")
     if plain and not any(os.environ.get(name) for name in PROXY_VARIABLES):
         return PlainHttpTransport()
-    return RequestsTransport()
+    return RequestsTransport(trust)
