@@ -1,4 +1,4 @@
-"""`agentd register ...` once, then `agentd run` (usually as a service)."""
+"""`agentd register` once, then `agentd run`; `agentd install` does both, as a service."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from pathlib import Path
 from agentd import __version__, registration
 from agentd.config import Identity, default_state_dir
 from assistcli.api import agent as proto
+
+# `agentd install` keeps an identity it finds (5 is not its), and can fail at installing.
+INSTALL_EXIT_CODES = registration.EXIT_CODES.replace(registration.EXIT_CODE_5, "") + (
+    "  11  the agent could not be installed or started (the message says why)\n"
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +58,29 @@ def parser() -> argparse.ArgumentParser:
     )
     register.add_argument(
         "--force", action="store_true", help="register a state directory that holds an identity"
+    )
+    install = commands.add_parser(
+        "install",
+        parents=[joining],
+        help="register, install agentd as a systemd service and start it (as root)",
+        epilog=INSTALL_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    install.add_argument(
+        "--root", default="/", help="install below this directory instead of / (absolute)"
+    )
+    install.add_argument("--no-start", action="store_true", help="install, but start nothing")
+    install.add_argument(
+        "--force",
+        action="store_true",
+        help="register again when ROOT/var/lib/agentd holds an identity",
+    )
+    uninstall = commands.add_parser(
+        "uninstall", help="stop the service and remove what `agentd install` installed"
+    )
+    uninstall.add_argument("--root", default="/", help="what was installed below this directory")
+    uninstall.add_argument(
+        "--purge", action="store_true", help="also remove the state directory (the identity)"
     )
     run = commands.add_parser("run", parents=[state], help="serve until stopped")
     run.add_argument("--max-concurrency", type=int, default=8, help="tasks run at once (default 8)")
@@ -107,13 +135,24 @@ def do_run(args: argparse.Namespace, state_dir: Path) -> int:
     return agent.run()
 
 
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command in ("install", "uninstall"):
+        from agentd import install
+
+        try:
+            return install.install(args) if args.command == "install" else install.uninstall(args)
+        except (install.InstallError, OSError) as error:
+            hint = " (run it as root)" if isinstance(error, PermissionError) else ""
+            print(f"agentd: cannot {args.command}: {error}{hint}", file=sys.stderr)
+            return install.NOT_INSTALLED
+    state_dir = args.state_dir or default_state_dir()
+    return do_register(args, state_dir) if args.command == "register" else do_run(args, state_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    state_dir = args.state_dir or default_state_dir()
     try:
-        code = (
-            do_register(args, state_dir) if args.command == "register" else do_run(args, state_dir)
-        )
+        code = dispatch(args)
     except ValueError as error:
         print(f"agentd: {error}", file=sys.stderr)
         code = 2

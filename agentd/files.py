@@ -87,7 +87,7 @@ def open_directory(start: str, path: str, make: bool = True) -> int:
     try:
         for name in path.split("/"):
             if name not in ("", "."):
-                child = _open_child(current, name, path, make)
+                child = _open_child(current, name, os.path.join(start, path), make)
                 os.close(current)
                 current = child
     except BaseException:

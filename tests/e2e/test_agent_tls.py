@@ -12,20 +12,14 @@ from pathlib import Path
 import pytest
 from agent_helpers import run_and_wait
 from conftest import Agent, Controller, StartController, create_activation, wait_for
-from tls_helpers import Pki, make_pki, start_https_controller
+from tls_helpers import Pki, make_pki, start_https_controller, start_publishing_controller
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def served(start_controller: StartController) -> tuple[Controller, Pki]:
-    """A controller serving HTTPS with the CA `tls init` left in its data dir, which it
-    publishes for agents that pin it."""
-    ctl = start_controller("--no-tls")
-    pki = make_pki(ctl.data_dir, "127.0.0.1")  # not for localhost, which names it too
-    ctl.extra_args = ()
-    ctl.restart()
-    return ctl, pki
+    return start_publishing_controller(start_controller)
 
 
 @pytest.fixture(scope="module")

@@ -39,3 +39,13 @@ def make_pki(folder: Path, *hosts: str) -> Pki:
 
 def start_https_controller(start_controller: StartController, pki: Pki, *args: str) -> Controller:
     return start_controller("--tls-cert", str(pki.cert), "--tls-key", str(pki.key), *args)
+
+
+def start_publishing_controller(start_controller: StartController) -> tuple[Controller, Pki]:
+    """A controller serving HTTPS with the CA `tls init` left in its data dir, for 127.0.0.1
+    only (not localhost); it publishes that CA for agents that pin its fingerprint."""
+    ctl = start_controller("--no-tls")
+    pki = make_pki(ctl.data_dir, "127.0.0.1")
+    ctl.extra_args = ()
+    ctl.restart()
+    return ctl, pki
