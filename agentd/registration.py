@@ -14,15 +14,15 @@ from agentd import host, trust
 from agentd.client import ControllerClient, ControllerUnreachable, Refused, TrustedCA
 from agentd.config import Identity
 
-EXIT_CODES = """exit codes:
+EXIT_CODE_5 = "  5   the state directory is registered already (--force registers it again)\n"
+EXIT_CODES = f"""exit codes:
 
   0   registered
   2   bad arguments: an unreadable --ca-file, a malformed --ca-fingerprint, a CA for http://
   3   the controller refused the registration (wrong code, expired or used-up activation...)
   4   the controller cannot be reached (no answer, a server error, TLS failing otherwise)
-  5   the state directory is registered already (--force registers it again)
-  6   the controller's certificate is not signed by the CA trusted (--ca-file, the pinned one,
-      or the system's)
+{EXIT_CODE_5}  6   the controller's certificate is not signed by the CA trusted (--ca-file, the
+      pinned one, or the system's)
   7   the controller's certificate was issued for another host name or address
   8   the CA the controller publishes does not match --ca-fingerprint, or it publishes none
   9   an https:// URL names a port that speaks plain HTTP
