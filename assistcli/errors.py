@@ -67,6 +67,7 @@ API_ERRORS: dict[str, tuple[int, str]] = {
     "InvalidTimeStamp.Format": (400, "Specified time stamp or date value is not well formatted."),
     "UnsupportedSignatureMethod": (400, "Specified signature method {method} is not supported."),
     "InvalidAccessKeyId.NotFound": (404, "Specified access key is not found."),
+    "InvalidAccessKeyId.Inactive": (403, "Specified access key is disabled."),
     "InvalidAction.NotFound": (
         404,
         "Specified api is not found, please check your url and method.",

@@ -5,10 +5,10 @@ _assistcli_subcommands() {
         '') echo 'ecs configure controller quickstart completion help version' ;;
         'ecs') echo 'CreateCommand ModifyCommand DeleteCommand DescribeCommands InvokeCommand RunCommand StopInvocation ModifyInvocationAttribute DescribeInvocations DescribeInvocationResults SendFile DescribeSendFileResults CreateActivation DescribeActivations DisableActivation DeleteActivation DescribeManagedInstances DeregisterManagedInstance ModifyManagedInstance DescribeCloudAssistantStatus TagResources UntagResources ListTagResources' ;;
         'configure') echo 'delete get list set switch' ;;
-        'controller') echo 'access-key instance serve tls start stop status' ;;
-        'controller access-key') echo 'create' ;;
-        'controller instance') echo 'add' ;;
+        'controller') echo 'serve tls start stop status access-key instance' ;;
         'controller tls') echo 'init' ;;
+        'controller access-key') echo 'create delete disable enable list' ;;
+        'controller instance') echo 'add list remove' ;;
     esac
 }
 
@@ -46,16 +46,22 @@ _assistcli_options() {
         'configure set') echo '--help' ;;
         'configure switch') echo '--help' ;;
         'controller') echo '--help' ;;
-        'controller access-key') echo '--help' ;;
-        'controller access-key create') echo '--data-dir --help' ;;
-        'controller instance') echo '--help' ;;
-        'controller instance add') echo '--data-dir --name --instance-id --help' ;;
         'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --tls-cert --tls-key --no-tls --help' ;;
         'controller tls') echo '--help' ;;
         'controller tls init') echo '--data-dir --host --help' ;;
         'controller start') echo '--listen --data-dir --help' ;;
         'controller stop') echo '--data-dir --help' ;;
         'controller status') echo '--data-dir --help' ;;
+        'controller access-key') echo '--help' ;;
+        'controller access-key create') echo '--data-dir --store --help' ;;
+        'controller access-key delete') echo '--data-dir --store --help' ;;
+        'controller access-key disable') echo '--data-dir --store --help' ;;
+        'controller access-key enable') echo '--data-dir --store --help' ;;
+        'controller access-key list') echo '--data-dir --store --output -o --help' ;;
+        'controller instance') echo '--help' ;;
+        'controller instance add') echo '--data-dir --store --name --instance-id --help' ;;
+        'controller instance list') echo '--data-dir --store --output -o --help' ;;
+        'controller instance remove') echo '--data-dir --store --help' ;;
         'quickstart') echo '--listen --data-dir --help' ;;
         'completion') echo '--help' ;;
         'help') echo '--help' ;;

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from assistcli.cli.lazy import LazyGroup
+from assistcli.cli.store import DATA_DIR, StoreLocation, store_options
 from assistcli.controller.settings import (
     AGENT_KEEPALIVE,
     BODY_TIMEOUT,
@@ -21,20 +16,8 @@ from assistcli.controller.settings import (
     MAX_CONNECTIONS,
     TlsPair,
 )
-from assistcli.paths import data_dir as default_data_dir
 
-if TYPE_CHECKING:
-    from assistcli.controller.store import Store
-
-T = TypeVar("T")
-
-DATA_DIR = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=default_data_dir,
-    show_default="$XDG_DATA_HOME/assist",
-    help="Directory holding the controller's database.",
-)
+__all__ = ["DATA_DIR", "controller", "parse_listen"]
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -45,30 +28,17 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def with_store(data_dir: Path, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the controller's store, run `work`, close it."""
-    from assistcli.controller.store import open_store
-
-    async def run() -> T:
-        store = open_store(None, data_dir)
-        await store.open()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
-
-
-# In the background, with a pid file (cli/daemon.py, imported when used).
-BACKGROUND = {
+# Imported when used: the background controller (cli/daemon.py), the store's administration.
+LAZY = {
     "start": ("assistcli.cli.daemon:start", "Start the controller in the background."),
     "stop": ("assistcli.cli.daemon:stop", "Stop the background controller."),
     "status": ("assistcli.cli.daemon:status", "Say whether the background controller runs."),
+    "access-key": ("assistcli.cli.access_keys:access_key", "Manage the API keys."),
+    "instance": ("assistcli.cli.instances:instance", "List, add and remove instances."),
 }
 
 
-@click.group(cls=LazyGroup, lazy=BACKGROUND)
+@click.group(cls=LazyGroup, lazy=LAZY)
 def controller() -> None:
     """Run and administer the Cloud Assistant controller."""
 
@@ -80,8 +50,7 @@ def controller() -> None:
     show_default=True,
     help="Address to serve the API on, HOST:PORT.",
 )
-@DATA_DIR
-@click.option("--store", "store_url", help="Store URL (default: SQLite in the data directory).")
+@store_options
 @click.option(
     "--delivery-timeout",
     type=click.FloatRange(min=0.1),
@@ -162,8 +131,7 @@ def controller() -> None:
 )
 def serve(
     listen: str,
-    data_dir: Path,
-    store_url: str | None,
+    where: StoreLocation,
     delivery_timeout: float,
     delivery_lease: float,
     agent_keepalive: float,
@@ -182,14 +150,13 @@ def serve(
     from assistcli.controller.settings import Settings
 
     host, port = parse_listen(listen)
-    if store_url and not store_url.startswith("sqlite:///"):
-        raise click.BadParameter("only sqlite:///PATH stores are supported", param_hint="--store")
+    data_dir = where.data_dir
     run_server(
         Settings(
             data_dir=data_dir,
             host=host,
             port=port,
-            store_url=store_url,
+            store_url=where.url,
             delivery_timeout=delivery_timeout,
             lease=delivery_lease,
             agent_keepalive=agent_keepalive,
@@ -239,42 +206,3 @@ def tls_init(data_dir: Path, hosts: tuple[str, ...]) -> None:
     click.echo(f"CA certificate:     {files.ca}")
     click.echo(f"CA fingerprint:     {certs.fingerprint(files.ca.read_bytes())}")
     click.echo(f"Server certificate: {files.cert} (for {', '.join(hosts)})")
-
-
-@controller.group("access-key")
-def access_key() -> None:
-    """Manage the API keys that sign requests."""
-
-
-@access_key.command("create")
-@DATA_DIR
-def create_access_key(data_dir: Path) -> None:
-    """Create an API key pair and print it once, as JSON."""
-    from assistcli.controller.ids import new_access_key
-
-    key_id, secret = new_access_key()
-    with_store(data_dir, lambda store: store.add_access_key(key_id, secret, time.time()))
-    click.echo(json.dumps({"AccessKeyId": key_id, "AccessKeySecret": secret}, indent=2))
-
-
-@controller.group("instance")
-def instance() -> None:
-    """Manage instances directly in the store (agents register themselves with agentd)."""
-
-
-@instance.command("add")
-@DATA_DIR
-@click.option("--name", default=socket.gethostname, help="Instance name.")
-@click.option("--instance-id", help="Use this ID instead of a new mi-... one.")
-def add_instance(data_dir: Path, name: str, instance_id: str | None) -> None:
-    """Register an instance record and print its ID."""
-    from assistcli.controller.ids import new_id
-    from assistcli.controller.models import Instance
-
-    record = Instance(
-        instance_id=instance_id or new_id("mi-"),
-        instance_name=name,
-        registration_time=time.time(),
-    )
-    with_store(data_dir, lambda store: store.add_instance(record))
-    click.echo(record.instance_id)

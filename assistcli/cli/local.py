@@ -27,7 +27,7 @@ START_TIMEOUT = 20.0
 
 def local_key(data_dir: Path) -> dict[str, str]:
     """The key the local CLI signs with, created on first use and kept 0600 in the data dir."""
-    from assistcli.cli.controller import with_store
+    from assistcli.cli.store import StoreLocation, with_store
 
     path = data_dir / LOCAL_KEY_FILE
     if path.exists():
@@ -38,7 +38,7 @@ def local_key(data_dir: Path) -> dict[str, str]:
     key_id, secret = new_access_key()
     keys = {"AccessKeyId": key_id, "AccessKeySecret": secret}
     with_store(
-        data_dir,
+        StoreLocation(data_dir),
         lambda store: store.add_access_key(
             keys["AccessKeyId"], keys["AccessKeySecret"], time.time()
         ),

@@ -14,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from assistcli.api import signing
+from assistcli.controller.models import AccessKey
 from assistcli.controller.store import Store
 from assistcli.errors import ApiError, missing
+
+LAST_USED_RESOLUTION = 60.0  # seconds: a key's last use is kept to the minute
 
 # Protocol parameters of a V1 request; everything else is the action's own.
 V1_COMMON = frozenset(
@@ -71,12 +74,13 @@ async def _verify_v1(request: SignedRequest, store: Store, now: float, max_skew:
     if method != "HMAC-SHA1":
         raise ApiError.of("UnsupportedSignatureMethod", method=method)
     _check_time(params["Timestamp"], now, max_skew)
-    secret = await _secret(store, params["AccessKeyId"])
+    key = await _key(store, params["AccessKeyId"])
     string_to_sign = signing.v1_string_to_sign(request.method, params)
-    expected = signing.v1_signature(secret, string_to_sign)
+    expected = signing.v1_signature(key.secret, string_to_sign)
     if not signing.signatures_equal(expected, params["Signature"]):
         raise ApiError.of("SignatureDoesNotMatch", string_to_sign=string_to_sign)
     await _check_nonce(store, params["SignatureNonce"], now, max_skew)
+    await _used(store, key, now)
     own = {k: v for k, v in params.items() if k not in V1_COMMON}
     return Call(
         action=params.get("Action", ""),
@@ -114,7 +118,7 @@ async def _verify_v3(request: SignedRequest, store: Store, now: float, max_skew:
     body_hash = hashlib.sha256(request.body).hexdigest()
     if headers["x-acs-content-sha256"] != body_hash:
         raise ApiError("IncompleteSignature", "x-acs-content-sha256 does not match the body.")
-    secret = await _secret(store, parsed.access_key_id)
+    key = await _key(store, parsed.access_key_id)
     string_to_sign = signing.v3_string_to_sign(
         request.method,
         request.path,
@@ -124,10 +128,11 @@ async def _verify_v3(request: SignedRequest, store: Store, now: float, max_skew:
         body_hash,
         parsed.algorithm,
     )
-    expected = signing.v3_signature(secret, string_to_sign)
+    expected = signing.v3_signature(key.secret, string_to_sign)
     if not signing.signatures_equal(expected, parsed.signature):
         raise ApiError.of("SignatureDoesNotMatch", string_to_sign=string_to_sign)
     await _check_nonce(store, headers["x-acs-signature-nonce"], now, max_skew)
+    await _used(store, key, now)
     return Call(
         action=headers.get("x-acs-action", ""),
         version=headers.get("x-acs-version", ""),
@@ -136,11 +141,21 @@ async def _verify_v3(request: SignedRequest, store: Store, now: float, max_skew:
     )
 
 
-async def _secret(store: Store, access_key_id: str) -> str:
-    secret = await store.access_key_secret(access_key_id)
-    if secret is None:
+async def _key(store: Store, access_key_id: str) -> AccessKey:
+    """The signing key, read from the store on every request: a key disabled or deleted (by
+    `assistcli controller access-key`, in another process too) is refused at its next use."""
+    key = await store.get_access_key(access_key_id)
+    if key is None:
         raise ApiError("InvalidAccessKeyId.NotFound")
-    return secret
+    if not key.enabled:
+        raise ApiError("InvalidAccessKeyId.Inactive")
+    return key
+
+
+async def _used(store: Store, key: AccessKey, now: float) -> None:
+    """Keep the key's last use to the minute: to the second would cost a write per request."""
+    if now - (key.last_used or 0.0) >= LAST_USED_RESOLUTION:
+        await store.record_access_key_use(key.access_key_id, now)
 
 
 def _check_time(stamp: str, now: float, max_skew: float) -> None:

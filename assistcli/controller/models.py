@@ -13,6 +13,17 @@ from assistcli.api.agent import HostFacts
 Tag = tuple[str, str]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessKey:
+    """An API key pair. Signatures are HMACs, so the controller keeps the secret itself."""
+
+    access_key_id: str
+    secret: str
+    enabled: bool
+    created_at: float
+    last_used: float | None = None  # to the minute: see Store.record_access_key_use
+
+
 @dataclass(slots=True, kw_only=True)
 class Command:
     command_id: str

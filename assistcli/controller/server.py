@@ -14,7 +14,8 @@ import uvicorn
 from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from assistcli.controller.agent_http import host_name
+from assistcli.controller import deregistrations
+from assistcli.controller.agent_http import AgentFront, host_name
 from assistcli.controller.app import create_app
 from assistcli.controller.ids import request_id
 from assistcli.controller.responses import JSON_TYPE, error_body, json_bytes
@@ -247,6 +248,27 @@ def is_loopback(host: str) -> bool:
         return False  # a name: it may resolve to anything
 
 
+class ControllerServer(uvicorn.Server):
+    """uvicorn's server, which follows the store's deregistrations while it runs."""
+
+    def __init__(self, config: uvicorn.Config, front: AgentFront) -> None:
+        super().__init__(config)
+        self.front = front
+        self._following: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # the store is open once the app's lifespan started
+        follow = deregistrations.follow(self.front.context, deregistrations.controller_id())
+        self._following = asyncio.create_task(follow)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._following  # it writes that this controller stopped
+        await super().shutdown(sockets)
+
+
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = open_store(settings.store_url, settings.data_dir)
@@ -258,8 +280,10 @@ def serve(settings: Settings) -> None:
             "Run `assistcli controller tls init --host NAME`, or pass --tls-cert and --tls-key.",
             settings.host,
         )
+    front = create_app(settings, store)
+    assert isinstance(front, AgentFront)  # the agents' front, before the API's app
     config = uvicorn.Config(
-        create_app(settings, store),
+        front,
         host=settings.host,
         port=settings.port,
         http=protocol_for(settings),
@@ -272,4 +296,4 @@ def serve(settings: Settings) -> None:
         ssl_certfile=tls.cert if tls else None,
         ssl_keyfile=tls.key if tls else None,
     )
-    uvicorn.Server(config).run()
+    ControllerServer(config, front).run()

@@ -11,6 +11,7 @@ HEAD_TIMEOUT = 10.0  # seconds from a connection's accept, or a request's first 
 BODY_TIMEOUT = 30.0  # seconds from a request's head to the end of its body: agents give up then
 IDLE_TIMEOUT = 5.0  # seconds a kept-alive connection may wait for its next request
 MAX_CONNECTIONS = 20_000  # twice the benchmarked fleet, each agent holding a poll open
+HEARTBEAT_WINDOW = 120.0  # seconds: an agent that polled within this long counts as connected
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class Settings:
     idle_timeout: float = IDLE_TIMEOUT
     max_connections: int = MAX_CONNECTIONS
     lease: float = 30.0  # seconds a delivered task may go unacknowledged before redelivery
-    heartbeat_window: float = 120.0  # an agent polled within this long counts as connected
+    heartbeat_window: float = HEARTBEAT_WINDOW
     agent_keepalive: float = AGENT_KEEPALIVE
     tasks_per_poll: int = 32
     silent_agent_grace: float = 600.0  # past a run's timeout, and without a poll, it is lost

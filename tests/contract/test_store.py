@@ -84,11 +84,71 @@ def test_reopening_keeps_data_and_applies_migrations_once(
         await store.add_access_key("ak", "secret", 1.0)
 
     async def read(store: Store) -> None:
-        assert await store.access_key_secret("ak") == "secret"
-        assert await store.access_key_secret("other") is None
+        key = await store.get_access_key("ak")
+        assert key is not None and (key.secret, key.enabled) == ("secret", True)
+        assert await store.get_access_key("other") is None
 
     run(write)
     run(read)
+
+
+def test_access_keys_are_listed_disabled_enabled_and_deleted(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_access_key("ak-new", "s2", 20.0)
+        await store.add_access_key("ak-old", "s1", 10.0)
+        keys = await store.list_access_keys()
+        assert [(k.access_key_id, k.enabled, k.created_at) for k in keys] == [
+            ("ak-old", True, 10.0),
+            ("ak-new", True, 20.0),
+        ]
+        assert keys[0].last_used is None
+        assert await store.set_access_key_enabled("ak-old", False)
+        disabled = await store.get_access_key("ak-old")
+        assert disabled is not None and not disabled.enabled and disabled.secret == "s1"
+        assert await store.set_access_key_enabled("ak-old", True)
+        assert (await store.get_access_key("ak-old")).enabled  # type: ignore[union-attr]
+        await store.record_access_key_use("ak-new", 30.0)
+        assert (await store.get_access_key("ak-new")).last_used == 30.0  # type: ignore[union-attr]
+        assert await store.delete_access_key("ak-new")
+        assert await store.get_access_key("ak-new") is None
+        assert [k.access_key_id for k in await store.list_access_keys()] == ["ak-old"]
+        assert not await store.delete_access_key("ak-new")
+        assert not await store.set_access_key_enabled("ak-new", False)
+
+    run(scenario)
+
+
+def test_deregistrations_are_a_feed_every_controller_follows(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        assert await store.deregistrations(None) == ([], 0)
+        for instance_id in ("mi-1", "mi-2", "mi-3"):
+            await store.add_instance(fleet_instance(instance_id))
+        await store.deregister_instance("mi-1", 10.0)
+        _, start = await store.deregistrations(None)
+        await store.deregister_instance("mi-2", 11.0)
+        assert await store.deregister_instance("mi-2", 12.0) is None  # gone: not fed again
+        await store.deregister_instance("mi-3", 13.0)
+        removed, position = await store.deregistrations(start)
+        assert removed == ["mi-2", "mi-3"] and position > start
+        assert await store.deregistrations(position) == ([], position)
+        assert (await store.deregistrations(0))[0] == ["mi-1", "mi-2", "mi-3"]
+
+        # Controllers say how far they applied it; commands wait for the live ones behind.
+        await store.controller_seen("ctl-a", position, 100.0)
+        await store.controller_seen("ctl-b", start, 100.0)
+        await store.controller_seen("ctl-dead", 0, 50.0)
+        assert await store.controllers_behind(position, seen_since=90.0) == ["ctl-b"]
+        await store.controller_seen("ctl-b", position, 101.0)
+        assert await store.controllers_behind(position, seen_since=90.0) == []
+        await store.controller_seen("ctl-a", None, 102.0)  # stopped
+        await store.controller_seen("ctl-b", start, 103.0)
+        assert await store.controllers_behind(position, seen_since=0.0) == ["ctl-b", "ctl-dead"]
+
+    run(scenario)
 
 
 def test_nonces_are_single_use_within_the_window(run: Callable[[Scenario], None]) -> None:

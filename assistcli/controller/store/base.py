@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from assistcli.api.agent import Report
 from assistcli.controller.models import (
+    AccessKey,
     Activation,
     Command,
     CommandFilter,
@@ -61,8 +62,26 @@ class Store(abc.ABC):
         """Store an API key pair. Signatures are HMACs, so the secret itself must be kept."""
 
     @abc.abstractmethod
-    async def access_key_secret(self, access_key_id: str) -> str | None:
-        """The secret of an enabled key, or None when the key is unknown."""
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        """The key, enabled or not, or None when it is unknown (or was deleted). Nothing of it
+        is cached by callers: disabling or deleting a key takes effect at the next request."""
+
+    @abc.abstractmethod
+    async def list_access_keys(self) -> list[AccessKey]:
+        """Every key, oldest first."""
+
+    @abc.abstractmethod
+    async def set_access_key_enabled(self, access_key_id: str, enabled: bool) -> bool:
+        """Enable or disable a key; False if it does not exist."""
+
+    @abc.abstractmethod
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        """Forget a key for good; False if it did not exist."""
+
+    @abc.abstractmethod
+    async def record_access_key_use(self, access_key_id: str, now: float) -> None:
+        """Record that the key signed a request at `now` (callers do so at most once a minute
+        per key: it is shown to people, not used to decide anything)."""
 
     @abc.abstractmethod
     async def use_nonce(self, nonce: str, now: float, keep_for: float) -> bool:
@@ -194,10 +213,28 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def deregister_instance(self, instance_id: str, now: float) -> Instance | None:
-        """Remove an instance (its records stay) and count it on its activation; returns what
-        was removed, or None if it did not exist. Its records that have not ended end with
-        ErrorCode InstanceReleased: Terminated if they ran, Aborted otherwise, and schedules
-        fire no more."""
+        """Remove an instance (its records stay), count it on its activation and append it to
+        the deregistration feed; returns what was removed, or None if it did not exist. Its
+        records that have not ended end with ErrorCode InstanceReleased: Terminated if they
+        ran, Aborted otherwise, and schedules fire no more."""
+
+    @abc.abstractmethod
+    async def deregistrations(self, after: int | None) -> tuple[list[str], int]:
+        """The instances deregistered since position `after` of the feed deregister_instance
+        appends to, oldest first, and the feed's position now (with `after` None: none, just
+        the position). Every controller sharing the store follows the feed, so that what it
+        remembers of those instances' agents is dropped whoever deregistered them. Entries
+        older than a day may be forgotten."""
+
+    @abc.abstractmethod
+    async def controller_seen(self, controller_id: str, applied: int | None, now: float) -> None:
+        """Record that a running controller has applied the feed up to position `applied`, or,
+        with None, that it stopped."""
+
+    @abc.abstractmethod
+    async def controllers_behind(self, position: int, seen_since: float) -> list[str]:
+        """The controllers seen since `seen_since` that have not applied the feed up to
+        `position` yet."""
 
     @abc.abstractmethod
     async def record_heartbeats(self, beats: Sequence[Heartbeat]) -> None:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from assistcli.api.agent import Report
 from assistcli.controller.models import (
+    AccessKey,
     Activation,
     Command,
     CommandFilter,
@@ -37,6 +38,7 @@ from assistcli.controller.models import (
     TokenClaim,
     TokenResult,
 )
+from assistcli.controller.store import sqlite_admin as admin
 from assistcli.controller.store import sqlite_fleet as fleet
 from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store import sqlite_tags as tagging
@@ -122,15 +124,25 @@ class SqliteStore(Store):
             )
         )
 
-    async def access_key_secret(self, access_key_id: str) -> str | None:
-        def read(c: sqlite3.Connection) -> str | None:
-            row = c.execute(
-                "SELECT secret FROM access_keys WHERE access_key_id = ? AND enabled = 1",
-                (access_key_id,),
-            ).fetchone()
-            return str(row[0]) if row else None
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        return await self._run(admin.get_access_key, access_key_id)
 
-        return await self._run(read)
+    async def list_access_keys(self) -> list[AccessKey]:
+        return await self._run(admin.list_access_keys)
+
+    async def set_access_key_enabled(self, access_key_id: str, enabled: bool) -> bool:
+        return await self._run(admin.set_access_key_enabled, access_key_id, enabled)
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        return await self._run(admin.delete_access_key, access_key_id)
+
+    async def record_access_key_use(self, access_key_id: str, now: float) -> None:
+        await self._run(
+            lambda c: c.execute(
+                "UPDATE access_keys SET last_used = ? WHERE access_key_id = ?",
+                (now, access_key_id),
+            )
+        )
 
     async def use_nonce(self, nonce: str, now: float, keep_for: float) -> bool:
         def record(c: sqlite3.Connection) -> bool:
@@ -319,6 +331,15 @@ class SqliteStore(Store):
 
     async def deregister_instance(self, instance_id: str, now: float) -> Instance | None:
         return await self._run(fleet.deregister_instance, instance_id, now)
+
+    async def deregistrations(self, after: int | None) -> tuple[list[str], int]:
+        return await self._run(admin.deregistrations, after)
+
+    async def controller_seen(self, controller_id: str, applied: int | None, now: float) -> None:
+        await self._run(admin.controller_seen, controller_id, applied, now)
+
+    async def controllers_behind(self, position: int, seen_since: float) -> list[str]:
+        return await self._run(admin.controllers_behind, position, seen_since)
 
     async def record_heartbeats(self, beats: Sequence[Heartbeat]) -> None:
         if beats:

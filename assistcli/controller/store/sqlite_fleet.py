@@ -26,6 +26,7 @@ from assistcli.controller.models import (
     Tag,
     Target,
 )
+from assistcli.controller.store import sqlite_admin as admin
 from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store.sqlite_rows import (
     Where,
@@ -135,6 +136,7 @@ def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> 
         "WHERE activation_id = ?",
         (page.items[0].activation_id,),
     )
+    admin.append_deregistration(c, instance_id, now)
     return page.items[0]
 
 
