@@ -54,6 +54,10 @@ class AgentFront:
         self._streams: dict[Send, float] = {}  # answers being streamed -> next newline due
         self._sweeper: asyncio.Task[None] | None = None
 
+    def stop(self) -> None:
+        """The server is stopping: held polls answer now instead of holding it up."""
+        self.context().notifier.stop()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.routes.get(scope["path"]) if scope["type"] == "http" else None
         if handler is None:

@@ -34,6 +34,14 @@ class LocalNotifier:
         self._waiting: dict[str, set[asyncio.Event]] = {}
         self._quiet: dict[str, _Quiet] = {}
         self.schedules_changed = asyncio.Event()  # wakes the scheduler early
+        self.stopping = False  # the server is stopping: polls answer at once
+
+    def stop(self) -> None:
+        """Wake every held poll to answer now; polls that come after do not wait either."""
+        self.stopping = True
+        for events in self._waiting.values():
+            for event in events:
+                event.set()
 
     @contextlib.contextmanager
     def subscribe(self, instance_id: str) -> Iterator[asyncio.Event]:

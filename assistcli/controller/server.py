@@ -249,7 +249,11 @@ def is_loopback(host: str) -> bool:
 
 
 class ControllerServer(uvicorn.Server):
-    """uvicorn's server, which follows the store's deregistrations while it runs."""
+    """uvicorn's server, which follows the store's deregistrations while it runs and answers
+    held polls as it stops.
+
+    Without that, uvicorn would wait for every held poll to end (up to minutes), then cancel
+    them after its graceful timeout, logging each as an error and answering agents 500."""
 
     def __init__(self, config: uvicorn.Config, front: AgentFront) -> None:
         super().__init__(config)
@@ -262,6 +266,7 @@ class ControllerServer(uvicorn.Server):
         self._following = asyncio.create_task(follow)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.front.stop()  # before uvicorn waits for connections: they close once answered
         if self._following is not None:
             self._following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -292,7 +297,7 @@ def serve(settings: Settings) -> None:
         timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]
         log_level="info",
         lifespan="on",
-        timeout_graceful_shutdown=3,  # long polls end with the server instead of holding it up
+        timeout_graceful_shutdown=3,  # a backstop: held polls are answered as it stops
         ssl_certfile=tls.cert if tls else None,
         ssl_keyfile=tls.key if tls else None,
     )

@@ -158,6 +158,29 @@ def test_backoff_grows_with_jitter_and_caps() -> None:
     assert backoff.next() <= 1.5
 
 
+def test_failures_are_quiet_while_few_or_recent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A controller restarting takes a few seconds: failures in its first seconds are INFO."""
+    import logging
+
+    from agentd import service
+
+    clock = [100.0]
+    monkeypatch.setattr(service.time, "monotonic", lambda: clock[0])
+    backoff = Backoff()
+    levels = []
+    for _ in range(5):
+        backoff.next()
+        levels.append(backoff.level())
+        clock[0] += 1.0
+    assert levels == [logging.INFO] * 5
+    clock[0] += service.QUIET_OUTAGE
+    backoff.next()
+    assert backoff.level() == logging.WARNING
+    backoff.reset()
+    backoff.next()
+    assert backoff.level() == logging.INFO
+
+
 def _me() -> str:
     import pwd
 
