@@ -5,7 +5,7 @@ _assistcli_subcommands() {
         '') echo 'ecs configure controller quickstart completion help version' ;;
         'ecs') echo 'CreateCommand ModifyCommand DeleteCommand DescribeCommands InvokeCommand RunCommand StopInvocation ModifyInvocationAttribute DescribeInvocations DescribeInvocationResults SendFile DescribeSendFileResults CreateActivation DescribeActivations DisableActivation DeleteActivation DescribeManagedInstances DeregisterManagedInstance ModifyManagedInstance DescribeCloudAssistantStatus TagResources UntagResources ListTagResources' ;;
         'configure') echo 'delete get list set switch' ;;
-        'controller') echo 'serve tls start stop status access-key instance' ;;
+        'controller') echo 'serve tls start stop status access-key instance install uninstall install-command' ;;
         'controller tls') echo 'init' ;;
         'controller access-key') echo 'create delete disable enable list' ;;
         'controller instance') echo 'add list remove' ;;
@@ -62,6 +62,9 @@ _assistcli_options() {
         'controller instance add') echo '--data-dir --store --name --instance-id --help' ;;
         'controller instance list') echo '--data-dir --store --output -o --help' ;;
         'controller instance remove') echo '--data-dir --store --help' ;;
+        'controller install') echo '--data-dir --store --listen --root --no-start --help' ;;
+        'controller uninstall') echo '--root --help' ;;
+        'controller install-command') echo '--server --activation-id --activation-code --data-dir --help' ;;
         'quickstart') echo '--listen --data-dir --help' ;;
         'completion') echo '--help' ;;
         'help') echo '--help' ;;

@@ -28,13 +28,20 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-# Imported when used: the background controller (cli/daemon.py), the store's administration.
+# Imported when used: the background controller (cli/daemon.py), the store's administration,
+# the systemd service and the agents' install line.
 LAZY = {
     "start": ("assistcli.cli.daemon:start", "Start the controller in the background."),
     "stop": ("assistcli.cli.daemon:stop", "Stop the background controller."),
     "status": ("assistcli.cli.daemon:status", "Say whether the background controller runs."),
     "access-key": ("assistcli.cli.access_keys:access_key", "Manage the API keys."),
     "instance": ("assistcli.cli.instances:instance", "List, add and remove instances."),
+    "install": ("assistcli.cli.service:install", "Run the controller as a systemd service."),
+    "uninstall": ("assistcli.cli.service:uninstall", "Remove the controller's systemd service."),
+    "install-command": (
+        "assistcli.cli.install_command:install_command",
+        "Print the line that installs and registers an agent on a new machine.",
+    ),
 }
 
 

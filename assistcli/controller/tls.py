@@ -9,6 +9,7 @@ a fresh name and renamed into place, never through a link.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import ipaddress
@@ -55,6 +56,17 @@ def fingerprint(pem: bytes) -> str:
     """`sha256:<hex>` of a PEM certificate's DER form, as agents pin it."""
     der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def public_key_pin(pem: bytes) -> str:
+    """`sha256//<base64>` of a PEM certificate's public key (its DER SubjectPublicKeyInfo), as
+    `curl --pinnedpubkey` takes it."""
+    spki = (
+        x509.load_pem_x509_certificate(pem)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return "sha256//" + base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 def init(data_dir: Path, hosts: list[str]) -> TlsFiles:
