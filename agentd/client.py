@@ -116,6 +116,8 @@ class ControllerClient:
         if url.scheme == "https":
             self._context = context or tls_context(ca)
         self._connection: http.client.HTTPConnection | None = None
+        # Once the server has answered, the scheme is right: later failures get no hint on it.
+        self._answered = False
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         if self._connection is None:
@@ -185,6 +187,7 @@ class ControllerClient:
         connection = self._connect(timeout)
         connection.request(method, path, data, headers)
         response = connection.getresponse()
+        self._answered = True
         return response.status, response.read()
 
     def _explain(self, error: Exception) -> ControllerUnreachable:
@@ -205,11 +208,15 @@ class ControllerClient:
                 f"the certificate of {at} {verdict} ({why}); "
                 "agentd register --ca-file or --ca-fingerprint choose the CA to trust"
             )
-        if isinstance(error, ssl.SSLError) and self._speaks_plain_http():
+        if isinstance(error, ssl.SSLError) and not self._answered and self._speaks_plain_http():
             return SpeaksPlainHttp(f"{at} speaks plain HTTP; use http://{self._netloc}")
         if isinstance(error, ssl.SSLError):
             return ControllerUnreachable(f"TLS with {at} failed: {error.reason or error}")
-        if isinstance(error, ConnectionResetError) and self._scheme == "http":
+        if (
+            isinstance(error, ConnectionResetError)
+            and self._scheme == "http"
+            and not self._answered
+        ):
             return ClosedWithoutAnswer(
                 f"{at} closed the connection without an answer; "
                 f"if it serves HTTPS use https://{self._netloc}"
