@@ -2,9 +2,10 @@
 
 Agents poll all the time: reading the instance to check its secret, and writing its heartbeat,
 on every poll would make an idle fleet the controller's largest cost. So a verified secret is
-remembered until the instance is deregistered, and heartbeats are gathered in memory and written
-in one transaction every FLUSH_INTERVAL seconds. A poll that changes what the agent says of its
-host, or that comes from an agent the store may show as offline, is written at once.
+remembered until the instance is deregistered (wherever that was done: see deregistrations.py),
+and heartbeats are gathered in memory and written in one transaction every FLUSH_INTERVAL
+seconds. A poll that changes what the agent says of its host, or that comes from an agent the
+store may show as offline, is written at once.
 
 An agent whose long poll the controller holds open is connected (the kernel drops connections to
 dead peers, see server.py): every half of the heartbeat window, their heartbeats are written
