@@ -5,10 +5,7 @@ PYTHONPATH and a home of its own, so nothing but the archive can supply a module
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +15,7 @@ import pytest
 import requests
 from agent_helpers import run_and_wait
 from conftest import Agent, Controller, StartController, create_activation, wait_for
+from old_python import bare_env
 from tls_helpers import make_pki, start_https_controller
 
 from agentd import __version__
@@ -26,31 +24,6 @@ from assistcli.controller import agent_package
 pytestmark = pytest.mark.e2e
 
 DOWNLOAD = "agent/v1/download/agentd.pyz"
-
-
-def bare_env(home: Path) -> dict[str, str]:
-    """What a fresh machine's shell might give: a PATH and a HOME, nothing Python-specific."""
-    return {"PATH": "/usr/bin:/bin", "HOME": str(home)}
-
-
-def find_python38(home: Path) -> str | None:
-    """A Python 3.8 that really runs (a pyenv shim may exist without a version behind it)."""
-    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates = [
-        shutil.which("python3.8"),
-        *sorted(glob.glob(f"{pyenv}/versions/3.8*/bin/python3.8")),
-    ]
-    probe = "import sys; print(sys.version_info[:2] == (3, 8))"
-    for python in filter(None, candidates):
-        try:
-            done = subprocess.run(
-                [python, "-I", "-c", probe], env=bare_env(home), capture_output=True, timeout=30
-            )
-        except OSError:
-            continue
-        if done.stdout.strip() == b"True":
-            return python
-    return None
 
 
 @dataclass
@@ -74,14 +47,6 @@ class Machine:
             timeout=30,
             check=False,
         )
-
-
-@pytest.fixture(scope="module")
-def python38(tmp_path_factory: pytest.TempPathFactory) -> str:
-    python = find_python38(tmp_path_factory.mktemp("probe"))
-    if python is None:
-        pytest.skip("no Python 3.8 (python3.8 on PATH or under pyenv), the agent's oldest Python")
-    return python
 
 
 @pytest.fixture

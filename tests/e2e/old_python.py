@@ -1,0 +1,35 @@
+"""The agent's oldest Python (3.8), as a bare machine has it: no PYTHONPATH, no site-packages of
+ours, a home of its own."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+
+def bare_env(home: Path) -> dict[str, str]:
+    """What a fresh machine's shell might give: a PATH and a HOME, nothing Python-specific."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(home)}
+
+
+def find_python38(home: Path) -> str | None:
+    """A Python 3.8 that really runs (a pyenv shim may exist without a version behind it)."""
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates = [
+        shutil.which("python3.8"),
+        *sorted(glob.glob(f"{pyenv}/versions/3.8*/bin/python3.8")),
+    ]
+    probe = "import sys; print(sys.version_info[:2] == (3, 8))"
+    for python in filter(None, candidates):
+        try:
+            done = subprocess.run(
+                [python, "-I", "-c", probe], env=bare_env(home), capture_output=True, timeout=30
+            )
+        except OSError:
+            continue
+        if done.stdout.strip() == b"True":
+            return python
+    return None
