@@ -7,6 +7,7 @@ import glob
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -33,3 +34,26 @@ def find_python38(home: Path) -> str | None:
         if done.stdout.strip() == b"True":
             return python
     return None
+
+
+@dataclass
+class Machine:
+    """A host with Python 3.8 and nothing else of ours: an empty working directory and home."""
+
+    python: str
+    home: Path
+
+    def agentd(self, pyz: Path, *args: str) -> list[str]:
+        return [self.python, "-I", str(pyz), *args]
+
+    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """`python3.8 -I ARGV` in the empty home."""
+        return subprocess.run(
+            [self.python, "-I", *argv],
+            cwd=self.home,
+            env=bare_env(self.home),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from agent_helpers import run_and_wait
 from conftest import Agent, Controller, StartController, create_activation, wait_for
-from test_one_file_agent import Machine, bare_env, find_python38
+from old_python import Machine, bare_env
 from tls_helpers import start_publishing_controller
 
 from assistcli.controller import agent_package
@@ -222,15 +222,13 @@ def test_install_never_writes_through_a_link_it_did_not_make(
 
 
 def test_the_one_file_agent_installs_itself_over_https_on_python38(
+    python38: str,
     start_controller: StartController,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     agents: list[Agent],
 ) -> None:
     """As the one-line install command does: python3 agentd.pyz install --ca-fingerprint."""
-    python38 = find_python38(tmp_path)
-    if python38 is None:
-        pytest.skip("no Python 3.8, the agent's oldest Python")
     ctl, pki = start_publishing_controller(start_controller)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.ca))
     pyz = tmp_path / "agentd.pyz"
@@ -273,12 +271,11 @@ def test_the_one_file_agent_installs_itself_over_https_on_python38(
     ]
 
 
-def test_install_from_a_checkout_is_refused_before_registering(tmp_path: Path) -> None:
+def test_install_from_a_checkout_is_refused_before_registering(
+    python38: str, tmp_path: Path
+) -> None:
     """Run from a source tree, the package is importable only there: a unit that runs
     `python3 -m agentd` would fail with `No module named agentd`."""
-    python38 = find_python38(tmp_path)
-    if python38 is None:
-        pytest.skip("no Python 3.8 without our packages installed")
     argv = [python38, "-m", "agentd", *install_args_offline(tmp_path)]
     checkout = Path(__file__).parents[2]
     done = subprocess.run(

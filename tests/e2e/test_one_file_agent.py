@@ -15,7 +15,7 @@ import pytest
 import requests
 from agent_helpers import run_and_wait
 from conftest import Agent, Controller, StartController, create_activation, wait_for
-from old_python import bare_env
+from old_python import Machine, bare_env
 from tls_helpers import make_pki, start_https_controller
 
 from agentd import __version__
@@ -24,29 +24,6 @@ from assistcli.controller import agent_package
 pytestmark = pytest.mark.e2e
 
 DOWNLOAD = "agent/v1/download/agentd.pyz"
-
-
-@dataclass
-class Machine:
-    """A host with Python 3.8 and nothing else of ours: an empty working directory and home."""
-
-    python: str
-    home: Path
-
-    def agentd(self, pyz: Path, *args: str) -> list[str]:
-        return [self.python, "-I", str(pyz), *args]
-
-    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
-        """`python3.8 -I ARGV` in the empty home."""
-        return subprocess.run(
-            [self.python, "-I", *argv],
-            cwd=self.home,
-            env=bare_env(self.home),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
 
 
 @pytest.fixture
