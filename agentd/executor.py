@@ -23,7 +23,7 @@ from agentd import accounts, proctree
 from agentd.files import write_file
 from agentd.launcher import Launcher, LauncherError
 from agentd.launcher import parse as parse_launcher
-from agentd.outcome import Outcome, invalid
+from agentd.outcome import INTERRUPTED, Outcome, invalid
 from assistcli.api.agent import INTERPRETERS, OUTPUT_LIMIT, Task
 
 KILL_GRACE = 3.0  # seconds between TERM and KILL
@@ -38,6 +38,7 @@ class Execution:
         self.interpreters = interpreters
         self._scratch: Path | None = None  # the run's private directory, removed at its end
         self._cancelled = threading.Event()
+        self._interrupted = threading.Event()  # the agent is exiting and killed the run
         self._process: subprocess.Popen[bytes] | None = None
         self._tree: proctree.Tree | None = None  # the run's processes, once it has any
 
@@ -45,7 +46,9 @@ class Execution:
         self._cancelled.set()
 
     def kill_now(self) -> None:
-        """Kill everything the run started, at once (the agent is exiting)."""
+        """Kill everything the run started, at once (the agent is exiting): the run ends as
+        interrupted, as it would had the agent died, not as failed by the kill's exit code."""
+        self._interrupted.set()
         if self._tree is not None:
             self._tree.kill()
 
@@ -188,6 +191,9 @@ class Execution:
 
     def _outcome(self, code: int, ending: str) -> Outcome:
         exit_code = 128 - code if code < 0 else code  # killed by signal N: 128 + N, as shells say
+        if self._interrupted.is_set():
+            info = f"{INTERRUPTED}; it killed the command's processes as it exited."
+            return Outcome("Error", exit_code, "ExecutionInterrupted", info)
         if ending == "timeout":
             return Outcome(
                 "Timeout", exit_code, "ExecutionTimeout", "The command execution has been timeout."

@@ -15,5 +15,8 @@ class Outcome:
     started: float | None = None  # None: the script never ran
 
 
+INTERRUPTED = "The agent stopped while the command ran"  # ExecutionInterrupted's info
+
+
 def invalid(code: str, info: str) -> Outcome:
     return Outcome(status="Invalid", error_code=code, error_info=info)

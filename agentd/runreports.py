@@ -11,7 +11,7 @@ import logging
 import time
 
 from agentd.outbox import INTERRUPTED_SEQ, Outbox, Unwritable
-from agentd.outcome import Outcome
+from agentd.outcome import INTERRUPTED, Outcome
 from assistcli.api.agent import Report, Task
 
 logger = logging.getLogger("agentd")
@@ -103,7 +103,7 @@ def interrupted(key: str, at: float, killed: int | None, ended: bool = False) ->
     processes the run had left, now killed (None: the agent kept no trace of them); `ended`:
     the run had ended, but its outcome was only in memory."""
     invoke_id, _, run = key.rpartition(".")
-    info = "The agent stopped while the command ran"
+    info = INTERRUPTED
     if ended:
         info = "The agent stopped before it could store the command's outcome"
     elif killed:

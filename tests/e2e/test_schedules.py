@@ -56,6 +56,8 @@ def test_cron_fires_on_time_through_a_kill_9_until_stopped(
     ctl: Controller, start_agent: StartAgent
 ) -> None:
     agent = start_agent(ctl)
+    # Away from a 10 s mark, so that no run is due while the invocation is being made.
+    wait_for(lambda: 1 <= time.time() % 10 <= 7, 10, "a moment between two fires")
     invoke_id = run(ctl, agent, Frequency=EVERY_10_S, Timeout=10)
     assert invocation(ctl, invoke_id)["InvocationStatus"] == "Scheduled"
     before = wait_for(lambda: finished_runs(ctl, invoke_id, 2), 35, "two runs")
