@@ -1,9 +1,9 @@
 """Run one task: a script in its own process group, or a file write. No networking here.
 
-Output (stdout and stderr together) is streamed through `emit` in chunks while the script runs,
-capped at OUTPUT_LIMIT bytes; what is cut is counted. A timeout or a stop kills everything the
-run started, even what left the script's session (TERM, a grace period, KILL: see proctree), or
-the script alone when TerminationMode is Process.
+Output (stdout and stderr together) is captured as capture.py says: its head is streamed
+through `emit` while the script runs, its tail returned with the outcome. A timeout or a stop
+kills everything the run started, even what left the script's session (TERM, a grace period,
+KILL: see proctree), or the script alone when TerminationMode is Process.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agentd import accounts, proctree
+from agentd.capture import Capture, Window
 from agentd.files import write_file
 from agentd.launcher import Launcher, LauncherError
 from agentd.launcher import parse as parse_launcher
 from agentd.outcome import INTERRUPTED, Outcome, invalid
-from assistcli.api.agent import INTERPRETERS, OUTPUT_LIMIT, Task
+from assistcli.api.agent import INTERPRETERS, Task
 
 KILL_GRACE = 3.0  # seconds between TERM and KILL
-CHUNK_INTERVAL = 1.0  # seconds between streamed output reports
 
 
 class Execution:
@@ -153,14 +153,14 @@ class Execution:
         self._process = process
         on_start(started)
         assert process.stdout is not None
-        capture = Capture(process.stdout, emit)
+        capture = Capture(process.stdout, emit, Window())
         reader = threading.Thread(target=capture.pump, daemon=True)
         reader.start()
         ending = self._wait(process, started + self.task.timeout, capture)
         reader.join(timeout=KILL_GRACE)  # a detached grandchild may hold the pipe open
-        capture.close()
         outcome = self._outcome(process.returncode, ending)
-        outcome.dropped, outcome.started = capture.dropped, started
+        outcome.tail = capture.close()
+        outcome.dropped, outcome.started = capture.window.dropped, started
         return outcome
 
     def _wait(self, process: subprocess.Popen[bytes], deadline: float, capture: Capture) -> str:
@@ -217,43 +217,3 @@ def abandon(record: dict[str, str]) -> int:
     if record.get("scratch"):
         shutil.rmtree(record["scratch"], ignore_errors=True)
     return killed
-
-
-class Capture:
-    """Reads a pipe to its end, emitting chunks while keeping the first OUTPUT_LIMIT bytes."""
-
-    def __init__(self, pipe: object, emit: Callable[[bytes], None]) -> None:
-        self._fd = pipe.fileno()  # type: ignore[attr-defined]
-        self._emit = emit
-        self._pending = bytearray()
-        self._kept = 0
-        self.dropped = 0
-        self._lock = threading.Lock()
-        self._last_emit = time.monotonic()
-        self._closed = False
-
-    def pump(self) -> None:
-        while chunk := os.read(self._fd, 65536):
-            with self._lock:
-                if self._closed:
-                    return
-                room = OUTPUT_LIMIT - self._kept
-                self._pending += chunk[:room]
-                self._kept += min(room, len(chunk))
-                self.dropped += max(0, len(chunk) - room)
-
-    def flush(self, *, due_only: bool = False) -> None:
-        """Emit what was read since the last chunk (if CHUNK_INTERVAL passed, with due_only)."""
-        with self._lock:
-            if due_only and time.monotonic() - self._last_emit < CHUNK_INTERVAL:
-                return
-            data, self._pending = bytes(self._pending), bytearray()
-            self._last_emit = time.monotonic()
-        if data:
-            self._emit(data)
-
-    def close(self) -> None:
-        """Emit the rest; anything read later is ignored (the run has been reported)."""
-        self.flush()
-        with self._lock:
-            self._closed = True

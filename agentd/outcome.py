@@ -11,8 +11,9 @@ class Outcome:
     exit_code: int | None = None
     error_code: str = ""
     error_info: str = ""
-    dropped: int = 0
+    dropped: int = 0  # bytes of output cut from between the streamed head and the tail
     started: float | None = None  # None: the script never ran
+    tail: bytes = b""  # the output's last bytes, not streamed: the final report carries them
 
 
 INTERRUPTED = "The agent stopped while the command ran"  # ExecutionInterrupted's info

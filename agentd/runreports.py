@@ -52,6 +52,7 @@ class RunReports:
             error_code=outcome.error_code,
             error_info=outcome.error_info,
             dropped=outcome.dropped,
+            output=outcome.tail,
         )
         self.outcome_stored = self._put(report)
         self.final = report
@@ -95,6 +96,7 @@ def _unwritten(outcome: Outcome, problem: Unwritable, lost: int, began: bool) ->
         info,
         outcome.dropped + lost,
         outcome.started,
+        outcome.tail,
     )
 
 

@@ -36,7 +36,10 @@ REGISTER, POLL, REPORT = f"{PREFIX}/register", f"{PREFIX}/poll", f"{PREFIX}/repo
 INSTANCE_HEADER = "X-Assist-Instance-Id"
 MAX_WAIT = 900.0  # seconds a poll may be held open
 POLL_WAIT = 600.0  # what agentd asks for: an idle fleet of 10,000 makes 17 polls a second
-OUTPUT_LIMIT = 24 * 1024  # bytes of output kept per run; the rest is counted in Dropped
+# Bytes of a run's output its record shows: the first OUTPUT_HEAD and the last ones; what lies
+# between is counted in Dropped. agentd streams the head and sends the tail with the outcome.
+OUTPUT_LIMIT = 24 * 1024
+OUTPUT_HEAD = OUTPUT_LIMIT // 2
 
 EVENTS = ("started", "output", "finished")
 # The interpreter each command type needs; agents report which ones their host has.

@@ -284,18 +284,6 @@ def test_exit_code_and_combined_output(controller: Controller, start_agent: Star
     assert row["FinishedTime"] >= row["StartTime"] != ""
 
 
-def test_output_beyond_the_cap_is_counted_in_dropped(
-    controller: Controller, start_agent: StartAgent
-) -> None:
-    agent = start_agent(controller)
-    invoke_id = run_script(controller, agent.instance_id, "head -c 30000 /dev/zero | tr '\\0' a")
-    row = wait_status(controller, invoke_id, encoding="Base64")
-    assert row["InvocationStatus"] == "Success", (row["ErrorCode"], row["Output"])
-    output = base64.b64decode(row["Output"])
-    assert output == b"a" * 24576
-    assert row["Dropped"] == 30000 - 24576
-
-
 def test_output_streams_while_the_script_runs(
     controller: Controller, start_agent: StartAgent
 ) -> None:

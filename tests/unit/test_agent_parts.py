@@ -13,7 +13,7 @@ from agentd.executor import Execution
 from agentd.files import write_file
 from agentd.outbox import Ledger, Outbox
 from agentd.service import Backoff
-from assistcli.api.agent import OUTPUT_LIMIT, FileTask, Report, Task
+from assistcli.api.agent import OUTPUT_HEAD, OUTPUT_LIMIT, FileTask, Report, Task
 
 
 def test_outbox_keeps_reports_in_order_until_removed(tmp_path: Path) -> None:
@@ -78,9 +78,17 @@ def test_non_zero_exit_fails() -> None:
     )
 
 
-def test_output_is_capped_and_the_rest_counted() -> None:
-    outcome, output, _ = execute("head -c 30000 /dev/zero")
-    assert len(output) == OUTPUT_LIMIT and outcome.dropped == 30000 - OUTPUT_LIMIT  # type: ignore[attr-defined]
+def test_the_head_is_streamed_the_tail_kept_and_the_middle_counted() -> None:
+    outcome, output, _ = execute("seq 1 20000")
+    whole = "".join(f"{n}\n" for n in range(1, 20001)).encode()
+    assert output == whole[:OUTPUT_HEAD]
+    assert outcome.tail == whole[-(OUTPUT_LIMIT - OUTPUT_HEAD) :]  # type: ignore[attr-defined]
+    assert outcome.dropped == len(whole) - OUTPUT_LIMIT  # type: ignore[attr-defined]
+
+
+def test_output_within_the_limit_is_kept_whole() -> None:
+    outcome, output, _ = execute(f"head -c {OUTPUT_LIMIT} /dev/zero")
+    assert output + outcome.tail == bytes(OUTPUT_LIMIT) and outcome.dropped == 0  # type: ignore[attr-defined]
 
 
 def test_timeout_kills_the_whole_tree(tmp_path: Path) -> None:
