@@ -333,9 +333,9 @@ def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartAgent
 @pytest.fixture(scope="module")
 def python38(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The agent's oldest Python, as a bare machine runs it (tests/e2e/old_python.py)."""
-    from old_python import find_python38
+    from old_python import find_python
 
-    python = find_python38(tmp_path_factory.mktemp("probe"))
+    python = find_python("3.8", tmp_path_factory.mktemp("probe"))
     if python is None:
         pytest.skip("no Python 3.8 (python3.8 on PATH or under pyenv), the agent's oldest Python")
     return python

@@ -27,7 +27,17 @@ SOURCES = ("agentd", "assistcli/__init__.py", "assistcli/api/agent.py", "assistc
 
 FILENAME = "agentd.pyz"
 SHEBANG = b"#!/usr/bin/env python3\n"
-MAIN = b"from agentd.cli import main\n\nmain()\n"
+# Checks the Python before importing agentd, whose modules older ones cannot even compile: an
+# old distribution's python3 gets a sentence, not a SyntaxError.
+MAIN = b"""import sys
+
+if sys.version_info < (3, 8):
+    sys.exit("agentd needs Python 3.8 or newer; this is Python %d.%d" % sys.version_info[:2])
+
+from agentd.cli import main
+
+main()
+"""
 DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can record
 MODE = 0o100644  # a regular file, read-only for all but its owner
 UNIX = 3  # ZipInfo.create_system: the mode above is a Unix one

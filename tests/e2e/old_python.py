@@ -16,14 +16,16 @@ def bare_env(home: Path) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": str(home)}
 
 
-def find_python38(home: Path) -> str | None:
-    """A Python 3.8 that really runs (a pyenv shim may exist without a version behind it)."""
+def find_python(version: str, home: Path) -> str | None:
+    """A Python `version` ("3.8") that really runs (a pyenv shim may exist without a version
+    behind it)."""
     pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     candidates = [
-        shutil.which("python3.8"),
-        *sorted(glob.glob(f"{pyenv}/versions/3.8*/bin/python3.8")),
+        shutil.which(f"python{version}"),
+        *sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}")),
     ]
-    probe = "import sys; print(sys.version_info[:2] == (3, 8))"
+    wanted = tuple(int(part) for part in version.split("."))
+    probe = f"import sys; print(sys.version_info[:2] == {wanted})"
     for python in filter(None, candidates):
         try:
             done = subprocess.run(

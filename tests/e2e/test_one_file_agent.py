@@ -15,7 +15,7 @@ import pytest
 import requests
 from agent_helpers import run_and_wait
 from conftest import Agent, Controller, StartController, create_activation, wait_for
-from old_python import Machine, bare_env
+from old_python import Machine, bare_env, find_python
 from tls_helpers import make_pki, start_https_controller
 
 from agentd import __version__
@@ -89,6 +89,20 @@ def test_the_agent_downloads_over_https_too(
     ctl = start_https_controller(start_controller, pki)
     pyz = download(ctl.url, tmp_path, verify=str(pki.ca))
     assert pyz.read_bytes() == agent_package.build()
+
+
+@pytest.mark.parametrize("version", ["3.6", "3.7"])
+def test_an_older_python_is_told_the_agent_needs_3_8(version: str, tmp_path: Path) -> None:
+    python = find_python(version, tmp_path)
+    if python is None:
+        pytest.skip(f"no Python {version} here")
+    pyz = tmp_path / "agentd.pyz"
+    agent_package.write(pyz)
+    done = Machine(python, tmp_path).run(str(pyz), "--version")
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"agentd needs Python 3.8 or newer; this is Python {version}\n",
+    )
 
 
 def test_python38_in_isolated_mode_runs_the_agent_alone(machine: Machine, tmp_path: Path) -> None:
