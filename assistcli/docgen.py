@@ -65,7 +65,7 @@ def render() -> str:
         lines.append("")
     lines += ["## Error codes", "", "| Code | HTTP status | Message |", "|---|---|---|"]
     lines += [
-        f"| `{code}` | {status} | {_cell(message)} |"
+        f'| <a id="{code}"></a>`{code}` | {status} | {_cell(message)} |'  # Recommend's #CODE
         for code, (status, message) in sorted(API_ERRORS.items())
     ]
     return "\n".join(lines) + "\n"

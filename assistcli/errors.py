@@ -73,7 +73,6 @@ API_ERRORS: dict[str, tuple[int, str]] = {
         "Specified api is not found, please check your url and method.",
     ),
     "InvalidVersion": (400, 'Specified parameter Version "{version}" is not valid.'),
-    "InvalidParameter.Format": (400, "Only JSON responses are supported (Format=JSON)."),
     "InvalidRegionId.Malformed": (400, "The specified RegionId is not valid."),
     "UnsupportedHTTPMethod": (405, "Only GET and POST are served."),
     "InternalError": (500, "The request processing has failed due to some unknown error."),

@@ -136,6 +136,19 @@ def controller() -> None:
     is_flag=True,
     help="Serve plain HTTP even when DATA_DIR/tls/ holds a certificate.",
 )
+@click.option(
+    "--docs-url",
+    default="",
+    metavar="URL",
+    help="Where error bodies' Recommend links point, URL#CODE (e.g. your copy of docs/api.md). "
+    "Default: this controller's own page of error codes, /docs/errors.",
+)
+@click.option(
+    "--legacy-result-lists",
+    is_flag=True,
+    help="DescribeInvocationResults also answers the 2017 shape, Invocation.ResultLists."
+    "ResultItem, for scripts that read it (a second copy of every Output).",
+)
 def serve(
     listen: str,
     where: StoreLocation,
@@ -150,6 +163,8 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     no_tls: bool,
+    docs_url: str,
+    legacy_result_lists: bool,
 ) -> None:
     """Serve the Cloud Assistant API in the foreground until interrupted: over HTTPS when a
     certificate is given or DATA_DIR/tls/ holds one, else over plain HTTP."""
@@ -173,6 +188,8 @@ def serve(
             idle_timeout=idle_timeout,
             max_connections=max_connections,
             tls=None if no_tls else tls_pair(data_dir, tls_cert, tls_key),
+            docs_url=docs_url.rstrip("#"),
+            legacy_result_lists=legacy_result_lists,
         )
     )
 

@@ -1,7 +1,8 @@
 """The HTTP adapter: Starlette routes around authentication and dispatch.
 
-Every answer is JSON. Every failure, including ones nobody planned for, is Alibaba's error body
-(`RequestId, HostId, Code, Message, Recommend`) with its HTTP status.
+The API answers JSON, or XML when a request asks with `Format=XML`. Every failure, including ones
+nobody planned for, is Alibaba's error body (`RequestId, HostId, Code, Message, Recommend`) with
+its HTTP status.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from assistcli.controller.agent_http import AgentFront, Handler
 from assistcli.controller.auth import SignedRequest, authenticate
 from assistcli.controller.bodies import read_body
 from assistcli.controller.context import Context
+from assistcli.controller.errorpage import ERRORS_PAGE, HTML_TYPE
+from assistcli.controller.errorpage import page as errors_page
 from assistcli.controller.ids import request_id
 from assistcli.controller.notifier import LocalNotifier
-from assistcli.controller.responses import JSON_TYPE, answer, error_response, json_response
+from assistcli.controller.rendering import Reply, render
+from assistcli.controller.responses import error_response, json_response, outcome
 from assistcli.controller.rpc import dispatch
 from assistcli.controller.scheduler import Scheduler
 from assistcli.controller.sessions import Sessions
@@ -79,26 +83,34 @@ async def signed_request(request: Request, max_body: int) -> SignedRequest:
     )
 
 
-Work = Callable[[Context, Request], Awaitable[tuple[str, dict[str, Any]]]]
+Work = Callable[[Context, Request, Reply], Awaitable[tuple[str, dict[str, Any]]]]
 
 
 def endpoint(
     work: Work, context: Callable[[], Context]
 ) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint around `work` -> (what to log, response fields)."""
+    """A Starlette endpoint around `work` -> (what to log, response fields), answered in the
+    format the request asks for."""
 
     async def serve(request: Request) -> Response:
-        status, body = await answer(
-            lambda: work(context(), request), request.url.path, request.url.hostname or "localhost"
+        ctx, reply = context(), Reply()
+        docs = ctx.settings.docs_url or f"{str(request.base_url).rstrip('/')}{ERRORS_PAGE}"
+        status, body = await outcome(
+            lambda: work(ctx, request, reply),
+            request.url.path,
+            request.url.hostname or "localhost",
+            docs=docs,
         )
-        return Response(body, status_code=status, media_type=JSON_TYPE)
+        content, media_type = render(body, reply, failed=status != 200)
+        return Response(content, status_code=status, media_type=media_type)
 
     return serve
 
 
-async def rpc(ctx: Context, request: Request) -> tuple[str, dict[str, Any]]:
+async def rpc(ctx: Context, request: Request, reply: Reply) -> tuple[str, dict[str, Any]]:
     """The Cloud Assistant API: authenticate, then run the action."""
     signed = await signed_request(request, ctx.settings.max_request_body)
+    reply.read({**signed.query, **signed.form})
     call = await authenticate(signed, ctx.store, ctx.now, ctx.settings.max_clock_skew)
     return call.action or "-", await dispatch(ctx, call)
 
@@ -176,6 +188,7 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
     routes = [
         Route("/", endpoint(rpc, context), methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        Route(ERRORS_PAGE, lambda _: Response(errors_page(), media_type=HTML_TYPE)),
         Route(CA_PATH, ca_certificate),
         Route(AGENT_PACKAGE_PATH, agent_download),
     ]

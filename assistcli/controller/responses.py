@@ -1,12 +1,13 @@
-"""JSON answers, Alibaba's error body for every failure, and the one way a request is answered.
+"""Alibaba's error body for every failure, and the one way a request is answered.
 
 Both HTTP fronts (the API's Starlette app and the agents' lean ASGI one) answer through
-`answer()`: one request id, one error shape, one log line per request (never its parameters).
+`outcome()`: one request id, one error shape, one log line per request (never its parameters).
+The API renders its outcome as the request asks (`assistcli.controller.rendering`), the agents'
+front as JSON (`answer()`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,31 +16,31 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from assistcli.controller.errorpage import ERRORS_PAGE
 from assistcli.controller.ids import request_id
+from assistcli.controller.rendering import JSON_TYPE as JSON_TYPE  # re-exported for the fronts
+from assistcli.controller.rendering import json_bytes as json_bytes
 from assistcli.controller.store.base import StoreFull
 from assistcli.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
-JSON_TYPE = "application/json;charset=utf-8"
-RECOMMEND = "https://api.aliyun.com/troubleshoot?q={code}&product=Ecs"
 CLIENT_GONE = 499  # logged for a request whose client left before its answer: nothing is sent
 DISK_FULL = "The request has failed due to a temporary failure of the server: its disk is full."
 
 Work = Callable[[], Awaitable[tuple[str, dict[str, Any]]]]  # -> (what to log, fields)
 
 
-def json_bytes(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def error_body(error: ApiError, rid: str, host: str) -> dict[str, Any]:
+def error_body(error: ApiError, rid: str, host: str, docs: str = ERRORS_PAGE) -> dict[str, Any]:
+    """`Recommend` links the code's entry in `docs`: this controller's own page of error codes
+    by default (a relative link where the request gave no base), not Alibaba's site, whose
+    advice is about Alibaba's service."""
     return {
         "RequestId": rid,
         "HostId": host,
         "Code": error.code,
         "Message": error.message,
-        "Recommend": RECOMMEND.format(code=error.code),
+        "Recommend": f"{docs}#{error.code}",
     }
 
 
@@ -52,7 +53,15 @@ def error_response(error: ApiError, rid: str, host: str) -> Response:
 
 
 async def answer(work: Work, what: str, host: str, *, quiet: bool = False) -> tuple[int, bytes]:
-    """Run a request's work: its HTTP status and JSON body. A `quiet` request logs its success
+    """`outcome()` with its body as JSON."""
+    status, body = await outcome(work, what, host, quiet=quiet)
+    return status, json_bytes(body)
+
+
+async def outcome(
+    work: Work, what: str, host: str, *, quiet: bool = False, docs: str = ERRORS_PAGE
+) -> tuple[int, dict[str, Any]]:
+    """Run a request's work: its HTTP status and body. A `quiet` request logs its success
     at DEBUG only: agents poll all the time, and a line per poll is noise that costs the
     controller a measurable share of its CPU."""
     rid, started = request_id(), time.monotonic()
@@ -60,19 +69,19 @@ async def answer(work: Work, what: str, host: str, *, quiet: bool = False) -> tu
         what, result = await work()
         status, body = 200, {"RequestId": rid, **result}
     except ApiError as refused:
-        status, body = refused.status, error_body(refused, rid, host)
+        status, body = refused.status, error_body(refused, rid, host, docs)
     except ClientDisconnect:
         status, body = CLIENT_GONE, {}
     except StoreFull as full:
         logger.warning("request %s (%s) failed: %s", rid, what, full)
         unavailable = ApiError("ServiceUnavailable", DISK_FULL)
-        status, body = unavailable.status, error_body(unavailable, rid, host)
+        status, body = unavailable.status, error_body(unavailable, rid, host, docs)
     except Exception:
         logger.exception("request %s (%s) failed", rid, what)
         failed = ApiError("InternalError")
-        status, body = failed.status, error_body(failed, rid, host)
+        status, body = failed.status, error_body(failed, rid, host, docs)
     level = logging.DEBUG if quiet and status == 200 else logging.INFO
     if logger.isEnabledFor(level):
         elapsed = (time.monotonic() - started) * 1000
         logger.log(level, "%s %s %d %.1fms", rid, what, status, elapsed)
-    return status, json_bytes(body)
+    return status, body

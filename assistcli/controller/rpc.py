@@ -10,6 +10,7 @@ from typing import Any
 from assistcli.api.actions import API_VERSION, BY_NAME
 from assistcli.api.codec import Args, decode
 from assistcli.api.spec import Action
+from assistcli.controller import legacy
 from assistcli.controller.auth import Call
 from assistcli.controller.context import Context
 from assistcli.controller.handlers import HANDLERS
@@ -29,15 +30,16 @@ async def dispatch(ctx: Context, call: Call) -> dict[str, Any]:
         raise missing("Version")
     if call.version != API_VERSION:
         raise ApiError.of("InvalidVersion", version=call.version)
-    if call.format.upper() != "JSON":
-        raise ApiError("InvalidParameter.Format")
     args = decode(action, call.params)
     if not REGION_ID.match(args.text("RegionId")):
         raise ApiError("InvalidRegionId.Malformed")
     token = args.text("ClientToken")
     if action.idempotent and token:
         return await _once(ctx, action, args, token)
-    return await HANDLERS[action.name](ctx, args)
+    result = await HANDLERS[action.name](ctx, args)
+    if action.name == legacy.ACTION and ctx.settings.legacy_result_lists:
+        legacy.add_result_lists(result)
+    return result
 
 
 async def _once(ctx: Context, action: Action, args: Args, token: str) -> dict[str, Any]:

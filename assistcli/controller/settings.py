@@ -49,3 +49,9 @@ class Settings:
     # Seconds after which an unfinished ClientToken claim is taken to belong to a request that
     # died (a controller killed mid-request): a retry then runs afresh.
     client_token_stale: float = 60.0
+    # Where error bodies' Recommend links point (CODE appended as #CODE); empty: the
+    # controller's own page of error codes, at the address the client used.
+    docs_url: str = ""
+    # DescribeInvocationResults also answers the 2017 shape, Invocation.ResultLists.ResultItem
+    # (a second copy of every Output): see docs/controller.md.
+    legacy_result_lists: bool = False

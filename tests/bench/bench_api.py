@@ -1,6 +1,7 @@
 """API throughput: signed DescribeInvocationResults calls from 50 concurrent clients.
 
-    python tests/bench/bench_api.py [--clients 50] [--requests 5000] [--page-size 10]
+    python tests/bench/bench_api.py [--clients 50] [--requests 5000] [--page-size 10] \
+        [--serve-arg=--legacy-result-lists ...]
 
 Starts a controller on loopback, fills it with results (a simulated fleet of 100 agents runs
 `echo 123` from 10 InvokeCommands of 100 instances each: 1,000 finished records, then the fleet
@@ -107,9 +108,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--page-size", type=int, default=10, choices=range(1, 51), metavar="1-50")
+    parser.add_argument(
+        "--serve-arg", action="append", default=[], help="an option of `controller serve`"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        ctl = Controller(Path(scratch), free_port())
+        ctl = Controller(Path(scratch), free_port(), tuple(args.serve_arg))
         ctl.create_access_key()
         ctl.start()
         try:

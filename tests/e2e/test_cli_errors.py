@@ -45,7 +45,8 @@ def test_a_server_error_prints_like_the_aliyun_cli(cli_on: Cli) -> None:
     lines = failed(cli_on, 1, "ecs", "DeleteCommand", "--CommandId", "c-missing").splitlines()
     assert lines[0] == "ERROR: SDK.ServerError"
     assert lines[1] == "ErrorCode: InvalidCmdId.NotFound"
-    assert lines[2].startswith("Recommend: https://")
+    assert lines[2].startswith("Recommend: http://127.0.0.1:")
+    assert lines[2].endswith("/docs/errors#InvalidCmdId.NotFound")
     assert lines[3].startswith("RequestId: ") and len(lines[3]) > len("RequestId: ")
     assert lines[4].startswith("Message: ")
 
