@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -171,6 +172,31 @@ def controller(start_controller: StartController) -> Controller:
     return start_controller()
 
 
+# In process (tests/inprocess.py): the app around its own store, with no socket or process.
+StartApp = Callable[..., Any]
+
+
+@pytest.fixture(scope="module")
+def start_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
+    """Factory: start_app(broker=..., clock=..., **settings) -> a running InProcessController
+    on a store of its own, stopped after the module's tests."""
+    from inprocess import InProcessController
+
+    with contextlib.ExitStack() as stack:
+
+        def start(**options: Any) -> Any:
+            data_dir = tmp_path_factory.mktemp("app")
+            return stack.enter_context(InProcessController.started(data_dir, **options))
+
+        yield start
+
+
+@pytest.fixture(scope="module")
+def app_controller(start_app: StartApp) -> Any:
+    """One in-process controller per module: tests must not assume it is empty."""
+    return start_app()
+
+
 @pytest.fixture
 def core_client(controller: Controller) -> Any:
     """aliyun-python-sdk-core AcsClient (signature V1), pointed at the controller."""
@@ -209,11 +235,12 @@ def tea_client_v1(controller: Controller) -> Any:
     return make_tea_client(controller, v1=True)
 
 
-def api(ctl: Controller) -> Any:
-    """The project's own signed client for `ctl`."""
+def api(ctl: Any) -> Any:
+    """The project's own signed client for `ctl`, a Controller or an in-process one."""
     from assistcli.client import ApiClient
 
-    return ApiClient(ctl.url, ctl.access_key_id, ctl.access_key_secret)
+    transport = getattr(ctl, "transport", None)  # in process: straight to its app
+    return ApiClient(ctl.url, ctl.access_key_id, ctl.access_key_secret, transport=transport)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:

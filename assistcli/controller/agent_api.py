@@ -6,7 +6,6 @@ import asyncio
 import hmac
 import ipaddress
 import json
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -113,7 +112,7 @@ async def poll(ctx: Context, request: AgentRequest) -> dict[str, Any]:
         while not hung_up.done() and not ctx.notifier.stopping:
             ctx.sessions.check(instance_id)  # deregistered meanwhile: the agent learns it now
             with ctx.notifier.subscribe(instance_id) as woken:
-                if ctx.notifier.must_look(instance_id, held, time.time()):
+                if ctx.notifier.must_look(instance_id, held, ctx.clock()):
                     answer = await _look(ctx, instance_id, active, held, woken)
                     if answer["tasks"] or answer["cancel"]:
                         return answer
@@ -135,7 +134,7 @@ async def _look(
     ctx: Context, instance_id: str, active: list[str], held: list[str], woken: asyncio.Event
 ) -> dict[str, Any]:
     """Lease the instance's deliverable tasks; name those it runs that should stop."""
-    now, limit = time.time(), ctx.settings.tasks_per_poll
+    now, limit = ctx.clock(), ctx.settings.tasks_per_poll
     deliveries = await ctx.store.claim_deliveries(instance_id, now, ctx.settings.lease, limit, held)
     cancel = await ctx.store.records_to_cancel(instance_id, active) if active else []
     # Found everything there was, unless the batch was full, or news came while it looked.

@@ -8,11 +8,9 @@ its HTTP status.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,22 +19,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from assistcli.api import agent
-from assistcli.controller import agent_api, agent_package
+from assistcli.controller import agent_api, agent_package, deregistrations
 from assistcli.controller.agent_http import AgentFront, Handler
 from assistcli.controller.auth import SignedRequest, authenticate
 from assistcli.controller.bodies import read_body
+from assistcli.controller.broker import EventBroker
 from assistcli.controller.context import Context
 from assistcli.controller.errorpage import ERRORS_PAGE, HTML_TYPE
 from assistcli.controller.errorpage import page as errors_page
 from assistcli.controller.ids import request_id
-from assistcli.controller.notifier import LocalNotifier
+from assistcli.controller.lifecycle import lifetime
+from assistcli.controller.notifier import Notifier
 from assistcli.controller.rendering import Reply, render
 from assistcli.controller.responses import error_response, json_response, outcome
 from assistcli.controller.rpc import dispatch
-from assistcli.controller.scheduler import Scheduler
 from assistcli.controller.sessions import Sessions
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
@@ -115,41 +113,32 @@ async def rpc(ctx: Context, request: Request, reply: Reply) -> tuple[str, dict[s
     return call.action or "-", await dispatch(ctx, call)
 
 
-def create_app(settings: Settings, store: Store) -> ASGIApp:
-    notifier = LocalNotifier()
-    sessions = Sessions(store, settings.heartbeat_window, notifier.holding)
+def create_app(
+    settings: Settings,
+    store: Store,
+    broker: EventBroker,
+    clock: Callable[[], float] = time.time,
+) -> AgentFront:
+    """The controller as an ASGI app, around the store and broker it is given (unopened: its
+    lifespan opens and closes them) and the clock it reads the time from."""
+    notifier = Notifier(broker)
+    sessions = Sessions(store, settings.heartbeat_window, notifier.holding, clock)
+    me = deregistrations.controller_id()
 
     def context() -> Context:
-        return Context(store, settings, notifier, sessions, now=time.time())
+        return Context(
+            store, settings, notifier, sessions, now=clock(), clock=clock, controller_id=me
+        )
 
     async def healthz(request: Request) -> Response:
         """Ok when a write to the store commits; a full disk, or any other failure, is 503."""
         try:
-            await store.check_writable(time.time())
+            await store.check_writable(clock())
         except Exception as error:
             logger.warning("health check: the store cannot be written: %s", error)
             why = f"The store cannot be written: {error}"
             return json_response({"Status": "unwritable", "Message": why}, 503)
         return json_response({"Status": "ok"})
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await store.open()
-        scheduler = Scheduler(store, notifier, settings.misfire_grace)
-        background = [
-            asyncio.create_task(reap(store, settings)),
-            asyncio.create_task(scheduler.run()),
-            asyncio.create_task(sessions.run()),
-            asyncio.create_task(collect_garbage(settings.full_collection_interval)),
-        ]
-        try:
-            yield
-        finally:
-            for task in background:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await store.close()
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths and methods answer in the API's error shape too."""
@@ -193,7 +182,9 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
         Route(AGENT_PACKAGE_PATH, agent_download),
     ]
     api = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+        routes=routes,
+        lifespan=lambda _: lifetime(context),
+        exception_handlers={HTTPException: http_error},
     )
     agent_routes: dict[str, Handler] = {
         agent.REGISTER: agent_api.register,
@@ -201,34 +192,3 @@ def create_app(settings: Settings, store: Store) -> ASGIApp:
         agent.REPORT: agent_api.report,
     }
     return AgentFront(api, agent_routes, context, settings.agent_keepalive)
-
-
-async def reap(store: Store, settings: Settings) -> None:
-    """End what can no longer end by itself: records nobody picked up within the delivery
-    timeout (Aborted / DeliveryTimeout), and runs whose agent went silent (ClientNotResponse).
-
-    Both timeouts count while the controller is up: while it was down, no agent could reach
-    it. So each waits one full timeout after start before it ends anything, giving agents the
-    time to come back and report."""
-    interval = min(1.0, settings.delivery_timeout / 4)
-    up_since = time.time()
-    while True:
-        now = time.time()
-        try:
-            if now - up_since >= settings.delivery_timeout:
-                await store.abort_undelivered(
-                    now - settings.delivery_timeout, now, now - settings.heartbeat_window
-                )
-            if now - up_since >= settings.silent_agent_grace:
-                await store.abandon_silent_runs(now, settings.silent_agent_grace)
-        except Exception:
-            logger.exception("reaping records failed; retrying")
-        await asyncio.sleep(interval)
-
-
-async def collect_garbage(interval: float) -> None:
-    """Collect the old generation every `interval` seconds: the controller's threshold for it is
-    too high to be reached (see server.py), and cyclic garbage must not pile up."""
-    while True:
-        await asyncio.sleep(interval)
-        gc.collect()

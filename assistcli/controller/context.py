@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from assistcli.controller.models import Instance, TokenClaim, TokenResult
-from assistcli.controller.notifier import LocalNotifier
+from assistcli.controller.notifier import Notifier
 from assistcli.controller.sessions import Sessions
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
@@ -17,10 +19,12 @@ from assistcli.controller.store import Store
 class Context:
     store: Store
     settings: Settings
-    notifier: LocalNotifier
+    notifier: Notifier
     sessions: Sessions
     now: float  # the request's arrival, POSIX seconds
     client_token: tuple[str, str, TokenClaim] | None = None  # (action, token, its claim)
+    clock: Callable[[], float] = time.time  # the time now, for work that outlasts the request
+    controller_id: str = ""  # this controller, as it follows the deregistration feed
 
     def finishing(self, result: dict[str, Any]) -> TokenResult | None:
         """What a handler's final write stores of its ClientToken, if the request has one: the

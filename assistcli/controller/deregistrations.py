@@ -30,12 +30,15 @@ SEEN_EVERY = 5.0  # seconds between a controller's reports that it is alive, whe
 ALIVE = 3 * SEEN_EVERY  # a controller seen within this long is running
 WAIT = 5.0  # seconds a command waits for the controllers to catch up
 
+# Liveness is compared across processes (a command and the controllers it waits for), so these
+# times are the machines' clocks, never a controller's injected one.
+
 
 def release(ctx: Context, instance_id: str) -> None:
     """Forget a deregistered instance: its agent's next request is refused, and so is the poll
-    it holds now (woken to find its instance gone)."""
+    it holds now (woken here to find its instance gone)."""
     ctx.sessions.forget(instance_id)
-    ctx.notifier.notify([instance_id])
+    ctx.notifier.wake([instance_id])
     ctx.notifier.forget(instance_id)
 
 
@@ -44,11 +47,18 @@ def controller_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-async def follow(context: Callable[[], Context], me: str) -> None:
-    """Apply the feed until cancelled; on the way out, say this controller stopped."""
-    store = context().store
-    _, position = await store.deregistrations(None)  # nothing is remembered yet
+async def join(store: Store, me: str) -> int:
+    """Start following the feed at its position now, which is returned. Call it before any
+    agent is let in: every deregistration committed after it is applied by follow()."""
+    _, position = await store.deregistrations(None)
     await store.controller_seen(me, position, time.time())
+    return position
+
+
+async def follow(context: Callable[[], Context], me: str, position: int) -> None:
+    """Apply the feed from `position` until cancelled; on the way out, say this controller
+    stopped."""
+    store = context().store
     said = time.monotonic()
     try:
         while True:

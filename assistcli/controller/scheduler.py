@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from assistcli.api import status as st
 from assistcli.controller import frequency
 from assistcli.controller.models import Fire, Instance, Invocation, Target
-from assistcli.controller.notifier import LocalNotifier
+from assistcli.controller.notifier import Notifier
 from assistcli.controller.store import Store
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
-        notifier: LocalNotifier,
+        notifier: Notifier,
         misfire_grace: float,
         clock: Callable[[], float] = time.time,
     ) -> None:

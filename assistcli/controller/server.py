@@ -14,9 +14,9 @@ import uvicorn
 from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from assistcli.controller import deregistrations
 from assistcli.controller.agent_http import AgentFront, host_name
 from assistcli.controller.app import create_app
+from assistcli.controller.broker import LocalEventBroker
 from assistcli.controller.ids import request_id
 from assistcli.controller.responses import JSON_TYPE, error_body, json_bytes
 from assistcli.controller.settings import (
@@ -249,8 +249,7 @@ def is_loopback(host: str) -> bool:
 
 
 class ControllerServer(uvicorn.Server):
-    """uvicorn's server, which follows the store's deregistrations while it runs and answers
-    held polls as it stops.
+    """uvicorn's server, which answers held polls as it stops.
 
     Without that, uvicorn would wait for every held poll to end (up to minutes), then cancel
     them after its graceful timeout, logging each as an error and answering agents 500."""
@@ -258,19 +257,9 @@ class ControllerServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, front: AgentFront) -> None:
         super().__init__(config)
         self.front = front
-        self._following: asyncio.Task[None] | None = None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)  # the store is open once the app's lifespan started
-        follow = deregistrations.follow(self.front.context, deregistrations.controller_id())
-        self._following = asyncio.create_task(follow)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.front.stop()  # before uvicorn waits for connections: they close once answered
-        if self._following is not None:
-            self._following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._following  # it writes that this controller stopped
         await super().shutdown(sockets)
 
 
@@ -285,8 +274,7 @@ def serve(settings: Settings) -> None:
             "Run `assistcli controller tls init --host NAME`, or pass --tls-cert and --tls-key.",
             settings.host,
         )
-    front = create_app(settings, store)
-    assert isinstance(front, AgentFront)  # the agents' front, before the API's app
+    front = create_app(settings, store, LocalEventBroker())
     config = uvicorn.Config(
         front,
         host=settings.host,

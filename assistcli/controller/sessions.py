@@ -49,11 +49,16 @@ class Session:
 
 class Sessions:
     def __init__(
-        self, store: Store, online_window: float, holding: Callable[[], Iterable[str]]
+        self,
+        store: Store,
+        online_window: float,
+        holding: Callable[[], Iterable[str]],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.online_window = online_window
         self.holding = holding  # the instances whose poll is open now
+        self.clock = clock
         self._sessions: dict[str, Session] = {}
         self._due: dict[str, Heartbeat] = {}  # beats waiting for the next flush
         self._gone: set[str] = set()  # deregistered while their instance was being read
@@ -117,12 +122,12 @@ class Sessions:
     async def run(self) -> None:
         """Write the gathered heartbeats every FLUSH_INTERVAL seconds until cancelled; the last
         ones are written on the way out."""
-        refresh_every, refreshed = self.online_window / 2, time.time()
+        refresh_every, refreshed = self.online_window / 2, self.clock()
         try:
             while True:
                 await asyncio.sleep(FLUSH_INTERVAL)
-                if time.time() - refreshed >= refresh_every:
-                    refreshed = time.time()
+                if self.clock() - refreshed >= refresh_every:
+                    refreshed = self.clock()
                     self.held(refreshed)
                 try:
                     await self.flush()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from assistcli.controller.notifier import RELOOK, LocalNotifier
+from assistcli.controller.broker import LocalEventBroker
+from assistcli.controller.notifier import RELOOK, Notifier
 
 
 def test_an_instance_never_looked_at_must_look() -> None:
-    assert LocalNotifier().must_look("mi-1", [], now=0.0)
+    assert Notifier(LocalEventBroker()).must_look("mi-1", [], now=0.0)
 
 
 def test_a_complete_look_with_nothing_leased_makes_later_polls_skip_until_news() -> None:
-    notifier = LocalNotifier()
+    notifier = Notifier(LocalEventBroker())
     notifier.looked("mi-1", [], complete=True, now=10.0)
     assert not notifier.must_look("mi-1", [], now=11.0)
     assert notifier.must_look("mi-2", [], now=11.0)  # news is per instance
@@ -21,14 +22,14 @@ def test_a_complete_look_with_nothing_leased_makes_later_polls_skip_until_news()
 
 
 def test_an_incomplete_look_means_look_again() -> None:
-    notifier = LocalNotifier()
+    notifier = Notifier(LocalEventBroker())
     notifier.looked("mi-1", [], complete=True, now=10.0)
     notifier.looked("mi-1", ["t-1"], complete=False, now=11.0)  # a full batch: maybe more
     assert notifier.must_look("mi-1", ["t-1"], now=12.0)
 
 
 def test_leased_tasks_need_a_look_until_the_agent_holds_or_reports_them() -> None:
-    notifier = LocalNotifier()
+    notifier = Notifier(LocalEventBroker())
     notifier.looked("mi-1", ["t-1", "t-2"], complete=True, now=10.0)
     assert notifier.must_look("mi-1", [], now=11.0)  # the answer may be lost: deliver again
     assert notifier.must_look("mi-1", ["t-1"], now=11.0)
@@ -40,14 +41,14 @@ def test_leased_tasks_need_a_look_until_the_agent_holds_or_reports_them() -> Non
 
 
 def test_a_quiet_instance_looks_again_after_the_safety_interval() -> None:
-    notifier = LocalNotifier()
+    notifier = Notifier(LocalEventBroker())
     notifier.looked("mi-1", [], complete=True, now=10.0)
     assert not notifier.must_look("mi-1", [], now=10.0 + RELOOK)
     assert notifier.must_look("mi-1", [], now=10.5 + RELOOK)
 
 
 def test_forgetting_an_instance_drops_its_quiet() -> None:
-    notifier = LocalNotifier()
+    notifier = Notifier(LocalEventBroker())
     notifier.looked("mi-1", [], complete=True, now=10.0)
     notifier.forget("mi-1")
     assert notifier.must_look("mi-1", [], now=11.0)
@@ -55,7 +56,7 @@ def test_forgetting_an_instance_drops_its_quiet() -> None:
 
 def test_notify_wakes_subscribers_of_that_instance_only() -> None:
     async def scenario() -> None:
-        notifier = LocalNotifier()
+        notifier = Notifier(LocalEventBroker())
         with notifier.subscribe("mi-1") as one, notifier.subscribe("mi-2") as two:
             assert sorted(notifier.holding()) == ["mi-1", "mi-2"]
             notifier.notify(["mi-1"])

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistcli.api.agent import Report
+from assistcli.controller.broker import LocalEventBroker
 from assistcli.controller.models import Instance, InstanceFilter, Invocation, PageRequest
-from assistcli.controller.notifier import LocalNotifier
+from assistcli.controller.notifier import Notifier
 from assistcli.controller.scheduler import Scheduler, arm, plan
 from assistcli.controller.store import Store
 from assistcli.controller.store.sqlite import SqliteStore
@@ -31,7 +32,8 @@ def run(tmp_path: Path, scenario: Callable[[Store, Scheduler, Clock], Awaitable[
         await store.open()
         clock = Clock(T0)
         try:
-            await scenario(store, Scheduler(store, LocalNotifier(), 60.0, clock), clock)
+            notifier = Notifier(LocalEventBroker())
+            await scenario(store, Scheduler(store, notifier, 60.0, clock), clock)
         finally:
             await store.close()
 

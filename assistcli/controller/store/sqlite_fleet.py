@@ -261,6 +261,15 @@ def claim_deliveries(
     return deliveries
 
 
+def instances_with_news(c: sqlite3.Connection, now: float) -> list[str]:
+    rows = c.execute(  # the targets_pending index: (status, creation_time)
+        "SELECT DISTINCT instance_id FROM targets WHERE status = 'Stopping' OR "
+        "(status = 'Pending' AND (lease_until IS NULL OR lease_until < ?))",
+        (now,),
+    )
+    return [row[0] for row in rows]
+
+
 def records_to_cancel(
     c: sqlite3.Connection, instance_id: str, invoke_ids: Sequence[str]
 ) -> list[str]:
