@@ -27,7 +27,6 @@ USER_AGENT = "assistcli/0.1"
 RETRYABLE_CODES = frozenset(
     {"ServiceUnavailable", "Throttling", "Throttling.User", "InternalError"}
 )
-READ_ONLY_PREFIXES = ("Describe", "List")
 
 
 class TransportError(AssistError):
@@ -357,7 +356,8 @@ def _decode(request: PreparedRequest, response: Response) -> dict[str, Any]:
 
 
 def _retryable(error: Exception, action: str, params: Mapping[str, Any]) -> bool:
-    safe = action.startswith(READ_ONLY_PREFIXES) or bool(params.get("ClientToken"))
+    spec = BY_NAME.get(action)
+    safe = (spec is not None and spec.read_only) or bool(params.get("ClientToken"))
     if isinstance(error, TransportError):
         return not error.final and (not error.delivered or safe)
     assert isinstance(error, ServerError)

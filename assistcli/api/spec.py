@@ -45,6 +45,11 @@ class Action:
     idempotent: bool = False  # honours ClientToken
     paged: bool = False
 
+    @property
+    def read_only(self) -> bool:
+        """Describe* and List* change nothing: repeating one is safe (retries, --waiter)."""
+        return self.name.startswith(("Describe", "List"))
+
     def param(self, name: str) -> Param:
         for param in self.params:
             if param.name == name:

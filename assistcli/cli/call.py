@@ -39,7 +39,7 @@ class Plan(NamedTuple):
         return cls(
             output=parse_output(options.output),
             pager=_pager(action, options.pager),
-            waiter=_waiter(options.waiter),
+            waiter=_waiter(action, options.waiter),
         )
 
 
@@ -53,9 +53,29 @@ def _pager(action: Action, fields: tuple[str, ...] | None) -> PagerSpec | None:
     return parse_pager(fields)
 
 
-def _waiter(fields: tuple[str, ...] | None) -> WaiterSpec | None:
+# How the result of an action that starts work is waited on.
+UNTIL = "expr='Invocations.Invocation[0].InvocationStatus' to=Success fail=Failed,PartialFailed"
+WAIT_ON = {
+    "RunCommand": f"DescribeInvocations --InvokeId ID --waiter {UNTIL},Stopped",
+    "InvokeCommand": f"DescribeInvocations --InvokeId ID --waiter {UNTIL},Stopped",
+    "SendFile": f"DescribeSendFileResults --InvokeId ID --waiter {UNTIL}",
+}
+
+
+def _waiter(action: Action, fields: tuple[str, ...] | None) -> WaiterSpec | None:
+    """--waiter repeats its call, so only a read-only one: repeating RunCommand would run the
+    script again at every interval (what the aliyun CLI does)."""
     if fields is None:
         return None
+    if not action.read_only:
+        wait_on = WAIT_ON.get(action.name, "Describe... --waiter expr=... to=...")
+        raise usage(
+            f"--waiter repeats the call until a value matches, and {action.name} is not "
+            "read-only: each repeat would do it again. --waiter works with Describe and List "
+            "actions",
+            tip=f"Run {action.name} once without it, then wait on its result:\n"
+            f"  assistcli ecs {wait_on}",
+        )
     from assistcli.cli.waiter import parse_waiter
 
     return parse_waiter(fields)

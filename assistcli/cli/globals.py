@@ -108,8 +108,8 @@ GLOBAL_FLAGS: tuple[GlobalFlag, ...] = (
     GlobalFlag(
         "--waiter",
         Arity.FIELDS,
-        "Repeat the call until a JMESPath value matches: expr=EXPR to=VALUE [timeout=180] "
-        "[interval=5] [fail=A,B].",
+        "Repeat a Describe/List call until a JMESPath value matches: expr=EXPR to=VALUE "
+        "[timeout=180] [interval=5] [fail=A,B].",
         metavar="FIELDS",
     ),
     GlobalFlag(

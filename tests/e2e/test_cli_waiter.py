@@ -47,3 +47,24 @@ def test_a_waiter_gives_up_at_its_timeout(cli_on: Cli, controller: Controller) -
     result = cli_on(*wait_for(invoke_id, "to=Finished timeout=1 interval=0.3"))
     assert result.exit_code == 6
     assert f"wait '{STATUS[5:]}' to 'Finished' timeout(1seconds), last='Pending'" in result.stderr
+
+
+def test_a_waiter_on_a_mutating_action_is_refused_before_anything_runs(
+    cli_on: Cli, controller: Controller
+) -> None:
+    instance = controller.add_instance()
+    name = f"waited-{instance}"
+    run = ["ecs", "RunCommand", "--Type", "RunShellScript", "--CommandContent", "ZA=="]
+    run += ["--Name", name, "--InstanceId.1", instance]
+    refused = cli_on(*run, "--waiter", "expr=InvokeId", "to=never", "interval=0.1")
+    assert refused.exit_code == 2, refused.stderr
+    assert "RunCommand is not read-only: each repeat would do it again" in refused.stderr
+    assert "assistcli ecs DescribeInvocations --InvokeId ID --waiter" in refused.stderr
+
+    def invocations() -> int:
+        listed = cli_on.json("ecs", "DescribeInvocations", "--CommandName", name)
+        return int(listed["TotalCount"])  # type: ignore[call-overload]
+
+    assert invocations() == 0
+    cli_on.ok(*run)
+    assert invocations() == 1
