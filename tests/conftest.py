@@ -178,14 +178,15 @@ StartApp = Callable[..., Any]
 
 @pytest.fixture(scope="module")
 def start_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartApp]:
-    """Factory: start_app(broker=..., clock=..., **settings) -> a running InProcessController
-    on a store of its own, stopped after the module's tests."""
+    """Factory: start_app(broker=..., clock=..., data_dir=..., **settings) -> a running
+    InProcessController, on a store of its own unless given another's `data_dir`; stopped
+    after the module's tests."""
     from inprocess import InProcessController
 
     with contextlib.ExitStack() as stack:
 
-        def start(**options: Any) -> Any:
-            data_dir = tmp_path_factory.mktemp("app")
+        def start(data_dir: Path | None = None, **options: Any) -> Any:
+            data_dir = data_dir or tmp_path_factory.mktemp("app")
             return stack.enter_context(InProcessController.started(data_dir, **options))
 
         yield start

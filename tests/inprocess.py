@@ -91,12 +91,23 @@ class AppLoop:
         self.run(self._lifespan_event("startup"))
 
     def stop(self) -> None:
+        """Stop as `controller serve` does: held polls answered first, then the lifespan; any
+        request still running after that is cancelled."""
         try:
+            self.loop.call_soon_threadsafe(self.app.stop)
             self.run(self._lifespan_event("shutdown"))
+            self.run(self._cancel_the_rest())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
             self.loop.close()
+
+    @staticmethod
+    async def _cancel_the_rest() -> None:
+        tasks = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def submit(self, work: Coroutine[Any, Any, T]) -> Future[T]:
         """Run `work` on the app's loop; its result comes through the future."""

@@ -110,7 +110,7 @@ async def poll(ctx: Context, request: AgentRequest) -> dict[str, Any]:
         # A stopping server answers at once (with what a look found, else nothing): the agent
         # polls again, the next controller when this one is gone.
         while not hung_up.done() and not ctx.notifier.stopping:
-            ctx.sessions.check(instance_id)  # deregistered meanwhile: the agent learns it now
+            ctx.sessions.check(session)  # deregistered meanwhile: the agent learns it now
             with ctx.notifier.subscribe(instance_id) as woken:
                 if ctx.notifier.must_look(instance_id, held, ctx.clock()):
                     answer = await _look(ctx, instance_id, active, held, woken)

@@ -2,10 +2,11 @@
 
 Agents poll all the time: reading the instance to check its secret, and writing its heartbeat,
 on every poll would make an idle fleet the controller's largest cost. So a verified secret is
-remembered until the instance is deregistered (wherever that was done: see deregistrations.py),
-and heartbeats are gathered in memory and written in one transaction every FLUSH_INTERVAL
-seconds. A poll that changes what the agent says of its host, or that comes from an agent the
-store may show as offline, is written at once.
+remembered until the instance is deregistered (wherever that was done: every controller follows
+the store's feed of deregistrations, see deregistrations.py), and heartbeats are gathered in
+memory and written in one transaction every FLUSH_INTERVAL seconds. A poll that changes what the
+agent says of its host, or that comes from an agent the store may show as offline, is written
+at once.
 
 An agent whose long poll the controller holds open is connected (the kernel drops connections to
 dead peers, see server.py): every half of the heartbeat window, their heartbeats are written
@@ -45,6 +46,7 @@ class Session:
     facts: HostFacts  # as stored
     stored: float  # the time of the last heartbeat written
     active_tasks: int = 0  # as the last poll said
+    gone: bool = False  # deregistered: requests that hold this session are refused
 
 
 class Sessions:
@@ -61,31 +63,53 @@ class Sessions:
         self.clock = clock
         self._sessions: dict[str, Session] = {}
         self._due: dict[str, Heartbeat] = {}  # beats waiting for the next flush
-        self._gone: set[str] = set()  # deregistered while their instance was being read
+        self._reading: dict[str, int] = {}  # instances being read -> how many reads
+        # Deregistered while being read: what those reads return is out of date. An entry
+        # lives only as long as such a read, so the set stays as small as the reads in flight.
+        self._gone: set[str] = set()
 
     async def authenticate(self, instance_id: str, secret: str) -> Session:
         """The session of the instance whose id and secret an agent's request carries."""
-        session = self._sessions.get(instance_id)
-        if session is None:
-            instance = await self.store.get_instance(instance_id) if instance_id else None
-            if instance is None:
-                raise ApiError("Agent.NotRegistered")
-            session = _session_of(instance)
+        session = self._sessions.get(instance_id) or await self._load(instance_id)
         if not hmac.compare_digest(session.secret_hash, secret_hash(secret)):
             raise ApiError("Agent.InvalidCredential")
-        self.check(instance_id)
         return self._sessions.setdefault(instance_id, session)  # one, if two polls raced
 
-    def check(self, instance_id: str) -> None:
+    async def _load(self, instance_id: str) -> Session:
+        """A session read from the store, unless the instance is deregistered, or was while
+        it was being read."""
+        self._reading[instance_id] = self._reading.get(instance_id, 0) + 1
+        try:
+            instance = await self.store.get_instance(instance_id) if instance_id else None
+            gone = instance_id in self._gone
+        finally:
+            self._reading[instance_id] -= 1
+            if not self._reading[instance_id]:
+                del self._reading[instance_id]
+                self._gone.discard(instance_id)  # reads from now on see the deregistration
+        if instance is None or gone:
+            raise ApiError("Agent.NotRegistered")
+        return _session_of(instance)
+
+    def check(self, session: Session) -> None:
         """Refuse an instance deregistered since its agent's request was let in."""
-        if instance_id in self._gone:
+        if session.gone:
             raise ApiError("Agent.NotRegistered")
 
     def forget(self, instance_id: str) -> None:
-        """The instance is deregistered: its agent is not let in again."""
-        self._sessions.pop(instance_id, None)
+        """The instance is deregistered (and that is committed): its agent is not let in
+        again, and requests let in already are refused where they check."""
+        session = self._sessions.pop(instance_id, None)
+        if session is not None:
+            session.gone = True
         self._due.pop(instance_id, None)
-        self._gone.add(instance_id)
+        if instance_id in self._reading:
+            self._gone.add(instance_id)
+
+    def clear(self) -> None:
+        """Forget every verified secret: the next request of each agent reads its instance
+        again (after missing part of the deregistration feed)."""
+        self._sessions.clear()
 
     async def beat(self, session: Session, facts: HostFacts, active_tasks: int, now: float) -> bool:
         """Record a poll; True when the agent reports a boot other than the stored one."""

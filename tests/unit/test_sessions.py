@@ -145,3 +145,69 @@ def test_agents_holding_a_poll_get_heartbeats_between_their_polls(tmp_path: Path
         assert await last_heartbeat(store) == 1030.0
 
     run(tmp_path, scenario)
+
+
+class HeldRead:
+    """A store whose instance reads wait until released, as a slow read would."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.reading = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def get_instance(self, instance_id: str) -> Instance | None:
+        found = await self.store.get_instance(instance_id)  # read before the deregistration
+        self.reading.set()
+        await self.release.wait()
+        return found
+
+
+def test_a_read_racing_a_deregistration_lets_nobody_in(tmp_path: Path) -> None:
+    async def scenario(store: Store, _: Sessions) -> None:
+        held_read = HeldRead(store)
+        sessions = Sessions(held_read, WINDOW, lambda: held)  # type: ignore[arg-type]
+        racing = asyncio.create_task(sessions.authenticate("mi-1", "s3cret"))
+        await held_read.reading.wait()
+        await store.deregister_instance("mi-1", 2.0)
+        sessions.forget("mi-1")  # applied while the read that found the instance is on its way
+        held_read.release.set()
+        with pytest.raises(ApiError) as gone:
+            await racing
+        assert gone.value.code == "Agent.NotRegistered"
+        assert not sessions._gone  # kept no longer than the read it was for
+
+    run(tmp_path, scenario)
+
+
+def test_a_request_let_in_before_its_deregistration_is_refused_where_it_checks(
+    tmp_path: Path,
+) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        session = await sessions.authenticate("mi-1", "s3cret")
+        sessions.check(session)
+        sessions.forget("mi-1")
+        with pytest.raises(ApiError) as gone:
+            sessions.check(session)  # a held poll, woken by the deregistration
+        assert gone.value.code == "Agent.NotRegistered"
+
+    run(tmp_path, scenario)
+
+
+def test_deregistrations_leave_no_trace_once_no_read_is_on_its_way(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        await sessions.authenticate("mi-1", "s3cret")
+        for n in range(10_000):
+            sessions.forget(f"mi-{n}")
+        assert not sessions._gone and not sessions._sessions and not sessions._reading
+
+    run(tmp_path, scenario)
+
+
+def test_forgetting_every_session_makes_agents_verified_again(tmp_path: Path) -> None:
+    async def scenario(store: Store, sessions: Sessions) -> None:
+        first = await sessions.authenticate("mi-1", "s3cret")
+        sessions.clear()  # part of the deregistration feed was missed
+        again = await sessions.authenticate("mi-1", "s3cret")
+        assert again is not first and not first.gone  # read again, not refused
+
+    run(tmp_path, scenario)

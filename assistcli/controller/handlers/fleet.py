@@ -9,7 +9,7 @@ from typing import Any
 from assistcli.api.codec import Args
 from assistcli.controller import views
 from assistcli.controller.context import Context
-from assistcli.controller.deregistrations import release
+from assistcli.controller.deregistrations import release, wait_released
 from assistcli.controller.ids import new_id, new_secret
 from assistcli.controller.models import Activation, Instance, InstanceFilter
 from assistcli.controller.paging import page_fields, page_request
@@ -119,7 +119,8 @@ async def deregister_managed_instance(ctx: Context, args: Args) -> dict[str, Any
     removed = await ctx.store.deregister_instance(instance_id, ctx.now)
     if removed is None:
         raise ApiError.of("InvalidInstanceId.NotFound", instance_id=instance_id)
-    release(ctx, instance_id)  # other controllers follow the store's deregistration feed
+    release(ctx, instance_id)
+    await wait_released(ctx)
     stats = await ctx.store.instance_stats([instance_id])
     shown = views.managed_instance(removed, stats[instance_id], connected=False)
     for field in ("Connected", "Tags"):
