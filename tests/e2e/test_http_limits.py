@@ -2,8 +2,8 @@
 slow clients are dropped, malformed HTTP is answered in the API's error shape, and nothing else
 breaks.
 
-URLs between 64 KB (where httptools' URL splitter stops) and 1 MiB reach the API and get its
-error shape: test_error_shape.py sends 100 KB values in the query string.
+URLs between 64 KB (where httptools' URL splitter stops) and 1 MiB reach the API whole and get
+its error shape (the API's own answers to 100 KB values are in integration/test_error_shape.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Every bad request gets a 4xx with the §1.6 error body; nothing a client sends causes a 5xx.
 
 Reference: cloud-assistant-api.md §1.1-1.7 (protocol, error body, common codes) and §6 (per-action
-parameters and errors). Requests are built by the independent raw client (`rawclient.py`).
+parameters and errors). Requests are built by the independent raw client (`rawclient.py`) and
+given to a controller in this process as they are, byte for byte; what the HTTP layer makes of
+bytes on a socket is tested by e2e/test_http_limits.py and fuzz/test_http_fuzz.py.
 """
 
 from __future__ import annotations
@@ -16,21 +18,18 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import REGION, Controller, StartController
+from conftest import REGION, StartApp
+from inprocess import InProcessController
 from rawclient import (
     build,
-    call,
     describe,
     encode_pairs,
     error_body,
     expect_error,
     json_body,
     ok_body,
-    send,
     sign_v1,
 )
-
-pytestmark = pytest.mark.e2e
 
 Params = dict[str, str | None]
 
@@ -42,8 +41,8 @@ PINV = INV  # ModifyInvocationAttribute: only a one-time invocation exists for n
 INST = "<instance>"  # a registered instance
 
 
-def rpc(ctl: Controller, params: Params, **kwargs: Any) -> requests.Response:
-    return call(ctl.url, ctl.access_key_id, ctl.access_key_secret, params, **kwargs)
+def rpc(ctl: InProcessController, params: Params, **kwargs: Any) -> requests.Response:
+    return ctl.send(build(ctl.url, ctl.access_key_id, ctl.access_key_secret, params, **kwargs))
 
 
 def b64(text: str) -> str:
@@ -54,7 +53,7 @@ def b64(text: str) -> str:
 class World:
     """Resources of a controller that the cases refer to."""
 
-    ctl: Controller
+    ctl: InProcessController
     instance: str
     command: str
     invocation: str
@@ -80,7 +79,7 @@ class World:
         return out
 
     @classmethod
-    def make(cls, ctl: Controller, name: str) -> World:
+    def make(cls, ctl: InProcessController, name: str) -> World:
         instance = ctl.add_instance(name=name)
         command = new_command(ctl, name)
         run: Params = {"Action": "RunCommand", "RegionId": REGION, "Type": "RunShellScript"}
@@ -89,14 +88,19 @@ class World:
         return cls(ctl, instance, command, invocation)
 
 
-def new_command(ctl: Controller, name: str) -> str:
+def new_command(ctl: InProcessController, name: str) -> str:
     params: Params = {"Action": "CreateCommand", "RegionId": REGION, "Name": name}
     params |= {"Type": "RunShellScript", "CommandContent": b64("echo shape")}
     return str(ok_body(rpc(ctl, params))["CommandId"])
 
 
 @pytest.fixture(scope="module")
-def world(controller: Controller) -> World:
+def controller(app_controller: InProcessController) -> InProcessController:
+    return app_controller
+
+
+@pytest.fixture(scope="module")
+def world(controller: InProcessController) -> World:
     return World.make(controller, "error-shape")
 
 
@@ -396,24 +400,24 @@ def test_bad_input_gets_4xx_error_shape(
 
 
 @pytest.mark.parametrize("signature", ["v1", "v3"])
-def test_unknown_action_is_404(controller: Controller, signature: str) -> None:
+def test_unknown_action_is_404(controller: InProcessController, signature: str) -> None:
     resp = rpc(controller, {"Action": "LaunchRocket", "RegionId": REGION}, signature=signature)
     expect_error(resp, 404, "InvalidAction.NotFound")
 
 
 @pytest.mark.parametrize("signature", ["v1", "v3"])
-def test_wrong_version_is_400(controller: Controller, signature: str) -> None:
+def test_wrong_version_is_400(controller: InProcessController, signature: str) -> None:
     params: Params = {"Action": "DescribeCommands", "Version": "2099-01-01", "RegionId": REGION}
     expect_error(rpc(controller, params, signature=signature), 400, "InvalidVersion")
 
 
 @pytest.mark.parametrize("signature", ["v1", "v3"])
-def test_missing_action_is_400(controller: Controller, signature: str) -> None:
+def test_missing_action_is_400(controller: InProcessController, signature: str) -> None:
     resp = rpc(controller, {"Action": None, "RegionId": REGION}, signature=signature)
     expect_error(resp, 400, "MissingParameter")
 
 
-def test_missing_version_is_400(controller: Controller) -> None:
+def test_missing_version_is_400(controller: InProcessController) -> None:
     params: Params = {"Action": "DescribeCommands", "Version": None, "RegionId": REGION}
     expect_error(rpc(controller, params), 400, "MissingParameter")
 
@@ -472,7 +476,7 @@ def test_missing_version_is_400(controller: Controller) -> None:
     ],
 )
 def test_garbage_requests_get_error_shape(
-    controller: Controller,
+    controller: InProcessController,
     label: str,
     method: str,
     query: str,
@@ -482,10 +486,10 @@ def test_garbage_requests_get_error_shape(
     req = build(controller.url, None, None, {}, method=method)
     req.raw_query, req.body = query, body
     req.headers = dict(headers)
-    error_body(send(req))
+    error_body(controller.send(req))
 
 
-def test_unsupported_signature_method_is_400(controller: Controller) -> None:
+def test_unsupported_signature_method_is_400(controller: InProcessController) -> None:
     params: Params = {"Action": "DescribeCommands", "RegionId": REGION}
     resp = rpc(controller, {**params, "SignatureMethod": "HMAC-MD5"})
     assert resp.status_code == 400, describe(resp)
@@ -507,7 +511,9 @@ def test_get_works_like_post(world: World, signature: str) -> None:
 
 
 @pytest.mark.parametrize("signature", ["v1", "v3"])
-def test_form_body_params_are_merged_and_signed(controller: Controller, signature: str) -> None:
+def test_form_body_params_are_merged_and_signed(
+    controller: InProcessController, signature: str
+) -> None:
     name = f"form-body-{signature}-{random.randrange(10**9)}"
     params: Params = {"Action": "CreateCommand", "RegionId": REGION, "Name": name}
     params |= {"Type": "RunShellScript", "CommandContent": b64("echo form"), "Timeout": "77"}
@@ -520,7 +526,7 @@ def test_form_body_params_are_merged_and_signed(controller: Controller, signatur
         body_params=True,
     )
     assert isinstance(req.body, dict) and "Name" in req.body and "Name" not in req.query
-    command_id = ok_body(send(req))["CommandId"]
+    command_id = ok_body(controller.send(req))["CommandId"]
     found = ok_body(
         rpc(
             controller,
@@ -533,7 +539,7 @@ def test_form_body_params_are_merged_and_signed(controller: Controller, signatur
     assert (command["Name"], command["Timeout"]) == (name, 77)
 
 
-def test_everything_in_the_form_body_is_accepted(controller: Controller) -> None:
+def test_everything_in_the_form_body_is_accepted(controller: InProcessController) -> None:
     """Query and body are merged (§1, §9.1): even the signing parameters may travel in the body."""
     req = build(controller.url, controller.access_key_id, controller.access_key_secret, {})
     req.query, req.body = {}, {**req.query, "Action": "DescribeCommands", "RegionId": REGION}
@@ -543,11 +549,13 @@ def test_everything_in_the_form_body_is_accepted(controller: Controller) -> None
     req.body["Signature"] = req.query.pop("Signature")
     req.headers["Content-Type"] = "application/x-www-form-urlencoded"
     assert req.url == req.base_url
-    assert "Commands" in ok_body(send(req))
+    assert "Commands" in ok_body(controller.send(req))
 
 
 @pytest.mark.parametrize("signature", ["v1", "v3"])
-def test_form_content_type_with_charset_is_parsed(controller: Controller, signature: str) -> None:
+def test_form_content_type_with_charset_is_parsed(
+    controller: InProcessController, signature: str
+) -> None:
     params: Params = {"Action": "DescribeCommands", "RegionId": REGION, "PageSize": "7"}
     req = build(
         controller.url,
@@ -559,10 +567,10 @@ def test_form_content_type_with_charset_is_parsed(controller: Controller, signat
         extra_headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
     )
     assert req.headers["Content-Type"].endswith("charset=UTF-8")
-    assert ok_body(send(req))["PageSize"] == 7
+    assert ok_body(controller.send(req))["PageSize"] == 7
 
 
-def test_form_body_params_are_covered_by_the_v1_signature(controller: Controller) -> None:
+def test_form_body_params_are_covered_by_the_v1_signature(controller: InProcessController) -> None:
     params: Params = {"Action": "DescribeCommands", "RegionId": REGION, "Name": "a*"}
     req = build(
         controller.url,
@@ -573,7 +581,7 @@ def test_form_body_params_are_covered_by_the_v1_signature(controller: Controller
     )
     assert isinstance(req.body, dict)
     req.body["Name"] = "b*"  # changed after signing
-    expect_error(send(req), 400, "SignatureDoesNotMatch")
+    expect_error(controller.send(req), 400, "SignatureDoesNotMatch")
 
 
 def test_24kb_base64_content_in_the_url_is_accepted(world: World) -> None:
@@ -799,8 +807,8 @@ def header_safe(value: str | None) -> bool:
     return value is None or all(" " <= ch <= "~" for ch in value)
 
 
-def test_seeded_fuzz_never_5xx(start_controller: StartController) -> None:
-    fuzz_world = World.make(start_controller(), "fuzz")
+def test_seeded_fuzz_never_5xx(start_app: StartApp) -> None:
+    fuzz_world = World.make(start_app(), "fuzz")
     ctl = fuzz_world.ctl
     rng = random.Random(20140526)
     failures: list[str] = []
@@ -821,7 +829,7 @@ def test_seeded_fuzz_never_5xx(start_controller: StartController) -> None:
         )
         if rng.random() < 0.1:  # a broken tail after signing
             req.raw_query = encode_pairs(req.query) + rng.choice(QUERY_TAILS)
-        resp = send(req)
+        resp = ctl.send(req)
         try:
             if resp.status_code == 200:
                 ok_body(resp)
