@@ -3,7 +3,8 @@
 - json: keys sorted, TAB indent, no ASCII escaping, exactly as `aliyun` prints it;
 - a `--cli-query` result as compact JSON (also aliyun's choice);
 - `cols=A,B [rows=EXPR] [num=true]`: aliyun's table (Go tabwriter, ` | ` separators);
-- table: the same table with rows and columns found automatically;
+- table: the same table with its rows found automatically, and the action's columns
+  (`assistcli.api.columns`) or else every scalar field, each cell on one line and cut short;
 - yaml, and text (tab-separated values, for shell scripts).
 
 jmespath, yaml and rich are imported only when a format needs them.
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 FORMATS = ("json", "yaml", "text", "table")
+CELL_WIDTH = 40  # characters of a value an automatic table shows (a Base64 Output is 24 KB)
 
 
 class OutputError(ValueError):
@@ -27,6 +29,7 @@ class OutputSpec(NamedTuple):
     cols: tuple[str, ...] = ()
     rows: str | None = None
     num: bool = False
+    preferred: tuple[str, ...] = ()  # an automatic table's columns, where the rows have them
 
 
 def parse_output(fields: Sequence[str]) -> OutputSpec:
@@ -155,7 +158,7 @@ def find_collection(data: Any, depth: int = 3) -> list[str] | None:
 
 def _table(data: Any, spec: OutputSpec) -> str:
     if not spec.cols:
-        return _auto_table(data)
+        return _auto_table(data, spec.preferred)
     rows_expression = f"RootFilter[0].{spec.rows}" if spec.rows else "RootFilter"
     rows = search(rows_expression, {"RootFilter": [data]})
     if not isinstance(rows, list):
@@ -183,7 +186,7 @@ def _pick(row: list[Any], index: int) -> str:
     return scalar(row[index] if index < len(row) else None)
 
 
-def _auto_table(data: Any) -> str:
+def _auto_table(data: Any, preferred: Sequence[str]) -> str:
     path = find_collection(data)
     rows: Any = data
     for key in path or []:
@@ -191,9 +194,19 @@ def _auto_table(data: Any) -> str:
     rows = rows if isinstance(rows, list) else [rows]
     objects = [row for row in rows if isinstance(row, dict)]
     if not objects:
-        return tabulate(["Value"], [[scalar(row)] for row in rows])
-    names = [k for k, v in objects[0].items() if not isinstance(v, dict | list)]
-    return tabulate(names, [[scalar(row.get(name)) for name in names] for row in objects])
+        if preferred and not rows and path:  # an empty list: the header says what it lists
+            return tabulate(list(preferred), [])
+        return tabulate(["Value"], [[_cell(row)] for row in rows])
+    names = [name for name in preferred if name in objects[0]]
+    if not names:
+        names = [k for k, v in objects[0].items() if not isinstance(v, dict | list)]
+    return tabulate(names, [[_cell(row.get(name)) for name in names] for row in objects])
+
+
+def _cell(value: Any) -> str:
+    """One line of at most CELL_WIDTH characters: a table is for reading at a glance."""
+    text = scalar(value).replace("\r", "").replace("\n", "\\n").replace("\t", " ")
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 3] + "..."
 
 
 def tabulate(names: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -30,17 +30,22 @@ class Plan(NamedTuple):
 
     @classmethod
     def of(cls, action: Action, options: GlobalOptions) -> Plan:
-        from assistcli.output import parse_output
-
         if options.pager is not None and options.waiter is not None:
             raise usage("--pager and --waiter cannot be used together")
         if options.dryrun and (options.pager is not None or options.waiter is not None):
             raise usage("--dryrun cannot be used with --pager or --waiter")
         return cls(
-            output=parse_output(options.output),
+            output=_output(action, options.output),
             pager=_pager(action, options.pager),
             waiter=_waiter(action, options.waiter),
         )
+
+
+def _output(action: Action, fields: tuple[str, ...]) -> OutputSpec:
+    from assistcli.api.columns import TABLE_COLUMNS
+    from assistcli.output import parse_output
+
+    return parse_output(fields)._replace(preferred=TABLE_COLUMNS.get(action.name, ()))
 
 
 def _pager(action: Action, fields: tuple[str, ...] | None) -> PagerSpec | None:

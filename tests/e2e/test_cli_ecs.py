@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import uuid
 from pathlib import Path
 
 import yaml
-from conftest import Controller
+from conftest import Controller, StartAgent, api, wait_for
 from test_cli_support import Cli
+
+from assistcli.api.columns import TABLE_COLUMNS
+from assistcli.output import find_collection
 
 pytest_plugins = ["test_cli_support"]  # the cli and cli_on fixtures
 
 ECHO_123 = "ZWNobyAxMjM="
+FILE = {"Content": "aGk=", "Timeout": 60}
+SCRIPT = {"CommandContent": ECHO_123}
 
 
 def unique(prefix: str) -> str:
@@ -96,6 +102,48 @@ def test_output_formats(cli_on: Cli) -> None:
     assert table.splitlines()[2].split(" | ") == [command_id, name]
     assert cli_on.ok(*describe, "--quiet").stdout == ""
     assert "\x1b[" not in pretty  # no colour off a terminal
+
+
+def test_a_table_of_results_shows_what_a_person_reads(
+    cli_on: Cli, controller: Controller, start_agent: StartAgent
+) -> None:
+    instance = start_agent(controller).instance_id
+    script = "printf 'one\\ntwo\\n'; exit 3"
+    run = ["ecs", "RunCommand", "--Type", "RunShellScript", "--CommandContent", script]
+    run += ["--ContentEncoding", "PlainText", "--InstanceId.1", instance]
+    invoke_id = str(cli_on.json(*run)["InvokeId"])
+    results = ["ecs", "DescribeInvocationResults", "--InvokeId", invoke_id]
+    results += ["--ContentEncoding", "PlainText"]
+
+    def status() -> str:
+        found = cli_on.json(*results)["Invocation"]["InvocationResults"]["InvocationResult"]  # type: ignore[index]
+        return str(found[0]["InvocationStatus"])
+
+    wait_for(lambda: status() == "Failed", what=f"{invoke_id} to fail")
+    lines = cli_on.ok(*results, "-o", "table").stdout.splitlines()
+    cells = [[cell.strip() for cell in line.split(" | ")] for line in lines]
+    assert cells[0] == ["InstanceId", "InvocationStatus", "ExitCode", "Output"]
+    assert cells[2:] == [[instance, "Failed", "3", "one\\ntwo\\n"]]
+    assert max(len(line) for line in lines) < 80
+    rows = "rows=Invocation.InvocationResults.InvocationResult[]"
+    chosen = cli_on.ok(*results, "-o", "cols=InvokeId,Dropped,ExitCode", rows).stdout
+    assert chosen.splitlines()[2].split(" | ") == [invoke_id, "0      ", "3"]
+
+
+def test_every_default_table_column_is_a_field_of_its_rows(controller: Controller) -> None:
+    client = api(controller)
+    instance = controller.add_instance()
+    client.call("CreateActivation", {"InstanceCount": 1})
+    client.call("SendFile", {"InstanceId": [instance], "Name": "f", "TargetDir": "/tmp"} | FILE)
+    client.call("CreateCommand", {"Name": "kept", "Type": "RunShellScript"} | SCRIPT)
+    client.call("RunCommand", {"InstanceId": [instance], "Type": "RunShellScript"} | SCRIPT)
+    for action, columns in TABLE_COLUMNS.items():
+        answer = client.call(action, {"InstanceId": [instance]} if "Assistant" in action else {})
+        path = find_collection(answer)
+        assert path, action
+        rows = functools.reduce(lambda data, key: data[key], path, answer)
+        assert rows, action
+        assert set(columns) <= set(rows[0]), (action, set(columns) - set(rows[0]))
 
 
 def test_global_flags_anywhere_and_any_product_case(cli_on: Cli) -> None:

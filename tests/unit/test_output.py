@@ -81,6 +81,32 @@ def test_an_automatic_table() -> None:
     )
 
 
+def test_an_automatic_table_shows_the_preferred_columns_on_one_line_each() -> None:
+    results = {
+        "Invocation": {
+            "InvocationResults": {
+                "InvocationResult": [
+                    {"InstanceId": "mi-1", "ExitCode": 0, "Output": "line 1\nline 2\n"},
+                    {"InstanceId": "mi-2", "ExitCode": 1, "Output": "x" * 100},
+                ]
+            },
+            "TotalCount": 2,
+        }
+    }
+    spec = OutputSpec(format="table", preferred=("InstanceId", "Status", "ExitCode", "Output"))
+    assert render(results, spec).splitlines() == [
+        "InstanceId | ExitCode | Output",
+        "---------- | -------- | ------",
+        "mi-1       | 0        | line 1\\nline 2\\n",
+        "mi-2       | 1        | " + "x" * 37 + "...",
+    ]
+    # Rows that have none of them (a --cli-query picked others) show all their fields.
+    assert render(RESPONSE, spec).splitlines()[0] == "InstanceId             | Status"
+    # An empty list still says what it lists.
+    empty = {"Invocation": {"InvocationResults": {"InvocationResult": []}}}
+    assert render(empty, spec).splitlines()[0] == "InstanceId | Status | ExitCode | Output"
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
