@@ -130,9 +130,12 @@ def _param_target(action: Action, param: Param, name: str, rest: str) -> Target:
 
 
 def _unknown(action: Action, name: str) -> CliError:
+    from assistcli.cli.globals import LONG_SPELLINGS
+
+    candidates = [*_spellings(action), *(flag[2:] for flag in LONG_SPELLINGS)]
     return usage(
         f"'--{name}' is not a valid parameter or flag. See `assistcli ecs {action.name} --help`.",
-        suggestions=[f"--{s}" for s in suggest(name, _spellings(action))],
+        suggestions=[f"--{s}" for s in suggest(name, candidates)],
     )
 
 

@@ -123,7 +123,21 @@ def _report_usage(error: click.UsageError) -> int:
     tip = ""
     if error.ctx is not None:
         tip = f"See `{error.ctx.command_path} --help`."
+    if isinstance(error, click.NoSuchOption):
+        suggestions = _option_suggestions(error.option_name, error.ctx)
+        return report_cli_error(usage(error.message, suggestions=suggestions, tip=tip))
     return report_cli_error(usage(error.format_message(), tip=tip))
+
+
+def _option_suggestions(name: str, ctx: click.Context | None) -> list[str]:
+    """Close spellings among the command's own options and, where they apply, the global
+    flags: click knows only the former, since the latter are lifted out of argv before it."""
+    from assistcli.cli.globals import LONG_SPELLINGS, applies_to
+
+    if ctx is None:
+        return suggest(name, LONG_SPELLINGS)
+    own = [opt for param in ctx.command.get_params(ctx) for opt in param.opts]
+    return suggest(name, own + list(LONG_SPELLINGS if applies_to(ctx.command_path) else ()))
 
 
 def _report_runtime(error: BaseException) -> int:

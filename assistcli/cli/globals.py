@@ -145,6 +145,13 @@ GLOBAL_FLAGS: tuple[GlobalFlag, ...] = (
     GlobalFlag("--language", Arity.VALUE, "Language for configure: en or zh.", metavar="LANG"),
 )
 BY_SPELLING = {spelling: flag for flag in GLOBAL_FLAGS for spelling in flag.spellings}
+LONG_SPELLINGS = tuple(spelling for spelling in BY_SPELLING if spelling.startswith("--"))
+
+
+def applies_to(command_path: str) -> bool:
+    """Whether the global flags are lifted for this command (not for `controller ...`)."""
+    words = command_path.split()
+    return len(words) < 2 or words[1] not in EXEMPT_COMMANDS
 
 
 class GlobalOptions(NamedTuple):

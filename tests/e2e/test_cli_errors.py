@@ -33,6 +33,23 @@ def test_an_unknown_parameter_suggests_the_right_one(cli_on: Cli) -> None:
     assert "'--Nmae' is not a valid parameter or flag" in stderr and "  --Name" in stderr
 
 
+@pytest.mark.parametrize(
+    ("line", "meant"),
+    [
+        ("--outptu json ecs DescribeCommands", "--output"),
+        ("ecs DescribeCommands --outptu json", "--output"),
+        ("ecs DescribeCommands --cli-qeury x", "--cli-query"),
+        ("configure list --outptu json", "--output"),
+        ("controller serve --lisen 127.0.0.1:1", "--listen"),
+    ],
+)
+def test_a_misspelled_flag_suggests_the_right_one(cli_on: Cli, line: str, meant: str) -> None:
+    stderr = failed(cli_on, 2, *line.split())
+    misspelled = next(word for word in line.split() if word.startswith("--"))
+    assert misspelled in stderr.splitlines()[0]
+    assert f"Did you mean:\n  {meant}\n" in stderr
+
+
 def test_a_missing_required_parameter_is_named(cli_on: Cli) -> None:
     stderr = failed(cli_on, 3, "ecs", "InvokeCommand", "--InstanceId.1", "i-1")
     assert stderr == (
