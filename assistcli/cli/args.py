@@ -5,13 +5,16 @@ Driven by the action table, the result is the flat wire form (`InstanceId.1=a`, 
     --Name value   --Name=value   --Name:value          one value
     --InstanceId.1 a --InstanceId.2 b                     a list, indexes kept as given
     --InstanceId a b   --InstanceIds a b  (aliyuncli)     a list, numbered from the next free index
+    --InstanceIds a,b                                     a list, comma-separated
     --InstanceIds '["a","b"]'   "['a','b']"               a list as a JSON (or Python) array
     --Tag.1.Key k --Tag.1.Value v   --Tag '[{"Key":"k"}]' a list of structs
     --Timed false   --Timed                               booleans (true/false, any case)
     --CommandContent-FILE path   file://path   fileb://path   a value read from a file (fileb:
                                                           its bytes, Base64-encoded)
 
-A value may start with `-` (`--PortRange -1/-1`); one starting with `--` needs `=`.
+A value may start with `-` (`--PortRange -1/-1`); one starting with `--` needs `=`. The items of
+a list are IDs (instances, resources): one holding a space or a comma, or an empty one, is a
+usage error that shows the list spellings, not an ID the controller would not find.
 """
 
 from __future__ import annotations
@@ -185,6 +188,8 @@ def _store(params: dict[str, str], target: Target, values: list[str]) -> None:
         return
     if target.wire in params:
         raise usage(f"--{target.wire} is given twice")
+    if param is not None and param.kind is Kind.LIST:  # --InstanceId.1 a,b
+        _check_item(param.name, f"--{target.wire}", values[0], values[0])
     params[target.wire] = values[0]
 
 
@@ -212,15 +217,34 @@ def _indexes(params: dict[str, str], name: str) -> Iterator[int]:
 def _items(param: Param, value: str) -> list[object]:
     """One value, or the items of a JSON (or Python literal) array."""
     text = value.strip()
+    items: list[object]
     if text.startswith("[") and text.endswith("]"):
         items = _array(param.name, text)
     elif param.kind is Kind.STRUCTS:
         raise usage(f"--{param.name} takes a JSON array of objects, or use --{param.name}.N.Key")
     else:
-        items = [value]
+        items = [*value.split(",")]
     if param.kind is Kind.STRUCTS and not all(isinstance(i, dict) for i in items):
         raise usage(f'--{param.name} takes a JSON array of objects, e.g. [{{"Key": "k"}}]')
+    if param.kind is Kind.LIST:
+        for item in items:
+            _check_item(param.name, f"--{param.name}", item, value)
     return items
+
+
+def _check_item(name: str, flag: str, item: object, value: str) -> None:
+    """One ID of a list: not empty, no space or comma, not a nested structure."""
+    text = item if isinstance(item, str) else ""
+    if isinstance(item, int | float) and not isinstance(item, bool):
+        text = str(item)
+    if text and not any(c.isspace() or c == "," for c in text):
+        return
+    what = f"{value!r} has an empty item" if item == "" else f"{item!r} is not one ID"
+    raise usage(
+        f"{flag}: {what}",
+        tip=f"A list is given as --{name}.1 a --{name}.2 b, --{name}s a b, --{name}s a,b "
+        f'or --{name}s \'["a","b"]\'.',
+    )
 
 
 def _array(name: str, text: str) -> list[object]:

@@ -79,7 +79,7 @@ def _description(param: Param) -> str:
     if param.name == "RegionId":
         parts.append("Default: the profile's region.")
     if param.kind is Kind.LIST:
-        parts.append(f"Also --{param.name}s a b ... or a JSON array.")
+        parts.append(f"Also --{param.name}s a b ..., a,b or a JSON array.")
     if param.choices:
         parts.append(f"One of: {', '.join(param.choices)}.")
     if param.default not in (None, ""):

@@ -63,6 +63,7 @@ def test_every_list_spelling_reaches_the_controller(cli_on: Cli, controller: Con
         ["--InstanceId.1", first, "--InstanceId.2", second],
         ["--InstanceIds", first, second],
         ["--InstanceIds", json.dumps([first, second])],
+        ["--InstanceIds", f"{first},{second}"],
     ]
     for spelling in spellings:
         invoked = cli_on.json("ecs", "InvokeCommand", "--CommandId", command_id, *spelling)

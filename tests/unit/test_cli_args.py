@@ -53,10 +53,30 @@ def test_a_value_may_start_with_a_dash_and_contain_equals_signs() -> None:
         ("--InstanceIds", '["i-a","i-b"]'),
         ("--InstanceIds", "['i-a', 'i-b']"),  # a Python literal, as aliyun's issues advise
         ("--InstanceIds=i-a", "--InstanceId", "i-b"),
+        ("--InstanceIds", "i-a,i-b"),  # comma-separated
+        ("--InstanceId", "i-a,i-b"),
+        ("--InstanceIds=i-a,i-b",),
     ],
 )
 def test_list_spellings(tokens: tuple[str, ...]) -> None:
     assert params("InvokeCommand", *tokens) == {"InstanceId.1": "i-a", "InstanceId.2": "i-b"}
+
+
+@pytest.mark.parametrize(
+    ("tokens", "message"),
+    [
+        (("--InstanceIds", "i-a,,i-b"), "--InstanceId: 'i-a,,i-b' has an empty item"),
+        (("--InstanceIds", "i-a,"), "--InstanceId: 'i-a,' has an empty item"),
+        (("--InstanceIds", "i-a i-b"), "--InstanceId: 'i-a i-b' is not one ID"),
+        (("--InstanceId.1", "i-a,i-b"), "--InstanceId.1: 'i-a,i-b' is not one ID"),
+        (("--InstanceIds", '["i-a", ["i-b"]]'), "--InstanceId: ['i-b'] is not one ID"),
+        (("--InstanceIds", '["i-a", ""]'), """--InstanceId: '["i-a", ""]' has an empty item"""),
+    ],
+)
+def test_list_items_that_are_not_one_id_are_refused(tokens: tuple[str, ...], message: str) -> None:
+    error = usage_error("InvokeCommand", "--CommandId", "c-1", *tokens)
+    assert error.message == message
+    assert "--InstanceIds a,b" in error.tip and "--InstanceId.1 a" in error.tip
 
 
 def test_list_indexes_are_kept_and_new_values_follow_them() -> None:
