@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -162,14 +164,25 @@ def test_environment_variables(
     cli.ok("ecs", "DescribeCommands")
 
 
+UNLOCKED = threading.Event()  # the prompt HangingKeyring waits on, answered when a test ends
+
+
 class HangingKeyring(MemoryKeyring):
     """A keyring stuck on an unlock prompt."""
 
     def get_password(self, service: str, username: str) -> str | None:
-        time.sleep(5)
+        UNLOCKED.wait(60)
         return None
 
 
+@pytest.fixture
+def unlocked_at_the_end() -> Iterator[None]:
+    UNLOCKED.clear()
+    yield
+    UNLOCKED.set()  # the abandoned lookup's thread ends
+
+
+@pytest.mark.usefixtures("unlocked_at_the_end")
 def test_a_hanging_or_failing_keyring_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keystore, "TIMEOUT", 0.1)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", f"{__name__}.HangingKeyring")
