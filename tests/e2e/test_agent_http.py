@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -87,14 +88,23 @@ def test_host_name_of_a_host_header(header: str, host: str) -> None:
     assert host_name(header) == host
 
 
-def raw_poll(ctl: Controller, headers: dict[str, str], wait: float) -> tuple[int, str, bytes]:
-    """A poll through http.client, which decodes chunked bodies: (status, encoding, body)."""
+def raw_poll(
+    ctl: Controller,
+    headers: dict[str, str],
+    wait: float,
+    streaming: threading.Event | None = None,
+) -> tuple[int, str, bytes]:
+    """A poll through http.client, which decodes chunked bodies: (status, encoding, body).
+    `streaming` is set once the first byte of the body (a keep-alive newline) has come."""
     body = json.dumps({"wait": wait, "active": []}).encode()
     conn = http.client.HTTPConnection("127.0.0.1", ctl.port, timeout=30)
     try:
         conn.request("POST", proto.POLL, body, {**headers, "Content-Type": "application/json"})
         resp = conn.getresponse()
-        return resp.status, resp.getheader("Transfer-Encoding", ""), resp.read()
+        first = resp.read(1)
+        if streaming is not None:
+            streaming.set()
+        return resp.status, resp.getheader("Transfer-Encoding", ""), first + resp.read()
     finally:
         conn.close()
 
@@ -124,9 +134,10 @@ def test_work_arriving_during_a_streamed_poll_ends_it(
     headers = registered(ctl, tmp_path)
     instance_id = headers[proto.INSTANCE_HEADER]
     raw_poll(ctl, headers, wait=0)  # the instance is connected
+    streaming = threading.Event()
     with ThreadPoolExecutor(1) as pool:
-        polling = pool.submit(raw_poll, ctl, headers, 60)
-        time.sleep(1.0)  # a few newlines go out first
+        polling = pool.submit(raw_poll, ctl, headers, 60, streaming)
+        assert streaming.wait(10)  # the answer is being streamed: newlines go out
         invoke_id = run_script(ctl, instance_id, "echo streamed")
         status, encoding, body = polling.result(timeout=30)
     assert (status, encoding) == (200, "chunked") and body.startswith(b"\n")
