@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
+from typing import Any
 
 from assistcli.controller.broker import LocalEventBroker
-from assistcli.controller.notifier import RELOOK, Notifier
+from assistcli.controller.notifier import RELOOK, WATCH_INTERVAL, Notifier, watch_interval
 
 
 def test_an_instance_never_looked_at_must_look() -> None:
@@ -64,3 +66,47 @@ def test_notify_wakes_subscribers_of_that_instance_only() -> None:
         assert list(notifier.holding()) == []
 
     asyncio.run(scenario())
+
+
+def test_news_heard_from_the_broker_wakes_polls_and_ends_quiet() -> None:
+    async def scenario() -> None:
+        broker = LocalEventBroker()
+        notifier = Notifier(broker)
+        notifier.looked("mi-1", [], complete=True, now=10.0)
+        with notifier.subscribe("mi-1") as woken:
+            broker.publish({"mi-1"})  # as another controller's announcement arrives
+            assert woken.is_set()
+        assert notifier.must_look("mi-1", [], now=11.0)
+
+    asyncio.run(scenario())
+
+
+class DeafBroker(LocalEventBroker):
+    def publish(self, instance_ids: Collection[str]) -> None:
+        pass  # lost on the way
+
+
+class StoreWithNews:
+    async def instances_with_news(self, now: float) -> list[str]:
+        return ["mi-1"]
+
+
+def test_the_store_s_news_wakes_polls_whose_wake_up_was_lost() -> None:
+    async def scenario() -> None:
+        notifier = Notifier(DeafBroker())
+        notifier.looked("mi-1", [], complete=True, now=10.0)
+        with notifier.subscribe("mi-1") as woken:
+            notifier.notify(["mi-1"])
+            assert not woken.is_set() and not notifier.must_look("mi-1", [], now=11.0)
+            store: Any = StoreWithNews()
+            watching = asyncio.create_task(notifier.watch(store, 0.01, lambda: 11.0))
+            await asyncio.wait_for(woken.wait(), timeout=5)
+            watching.cancel()
+        assert notifier.must_look("mi-1", [], now=11.0)
+
+    asyncio.run(scenario())
+
+
+def test_news_is_watched_well_within_the_delivery_timeout() -> None:
+    assert watch_interval(60.0) == WATCH_INTERVAL
+    assert watch_interval(2.0) == 0.5
