@@ -41,10 +41,12 @@ class TransportError(AssistError):
         delivered: bool = False,
         unreachable: bool = False,
         final: bool = False,
+        tip: str = "",
     ):
         super().__init__(message)
         self.delivered = delivered  # the request may have reached the server
         self.final = final  # repeating it cannot help (a certificate, a wrong scheme)
+        self.tip = tip
         if unreachable:
             self.tip = (
                 "Is the controller running? Start a local one with `assistcli controller start`, "
@@ -64,6 +66,7 @@ class ServerError(ApiError):
         )
         self.recommend = str(body.get("Recommend", ""))
         self.host_id = str(body.get("HostId", ""))
+        self.tip = ""  # what to do about it, added by the CLI (assistcli.cli.hints)
 
 
 class Timeouts(NamedTuple):
@@ -141,9 +144,10 @@ class RequestsTransport:
             if _dropped_unanswered(error):
                 message = closed_unanswered(request.url)
                 raise TransportError(message, delivered=True) from error
-            raise _unreachable(request, error, delivered=not _never_sent(error)) from error
+            sent = not _never_sent(error)
+            raise _unreachable(request, error, timeouts, delivered=sent) from error
         except requests.RequestException as error:
-            raise _unreachable(request, error, delivered=True) from error
+            raise _unreachable(request, error, timeouts, delivered=True) from error
         return Response(answer.status_code, answer.content)
 
 
@@ -175,13 +179,13 @@ class PlainHttpTransport:
         try:
             connection = _connect(parts.hostname or "", parts.port or 80, timeouts.connect)
         except OSError as error:
-            raise _unreachable(request, error, delivered=False) from error
+            raise _unreachable(request, error, timeouts, delivered=False) from error
         try:
             connection.settimeout(timeouts.read)
             connection.sendall(_request_bytes(request))
             raw = _read_all(connection)
         except OSError as error:
-            raise _unreachable(request, error, delivered=True) from error
+            raise _unreachable(request, error, timeouts, delivered=True) from error
         finally:
             connection.close()
         return _parse_response(request, raw)
@@ -263,12 +267,32 @@ def _dechunk(body: bytes) -> bytes:
     return bytes(decoded)
 
 
-def _unreachable(request: PreparedRequest, error: BaseException, *, delivered: bool) -> Exception:
+def _unreachable(
+    request: PreparedRequest, error: BaseException, timeouts: Timeouts, *, delivered: bool
+) -> Exception:
     reason = _reason(error)
+    if reason == "timed out":
+        return _timed_out(request, timeouts, delivered=delivered)
     return TransportError(
         f"cannot reach the controller at {request.url}: {reason}",
         delivered=delivered,
         unreachable=True,
+    )
+
+
+def _timed_out(request: PreparedRequest, timeouts: Timeouts, *, delivered: bool) -> Exception:
+    """Which wait ran out, and the flag that sets it."""
+    if delivered:
+        return TransportError(
+            f"the controller at {request.url} did not answer within {timeouts.read:g} s",
+            delivered=True,
+            tip="Wait longer with --read-timeout SECONDS (or `assistcli configure set "
+            "--read-timeout SECONDS` for a profile).",
+        )
+    return TransportError(
+        f"no connection to the controller at {request.url} within {timeouts.connect:g} s",
+        tip="Is the address right, and the controller running? Wait longer with "
+        "--connect-timeout SECONDS.",
     )
 
 

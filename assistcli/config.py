@@ -198,6 +198,7 @@ class Settings(NamedTuple):
     retry_count: int
     source: str  # where the key came from, for error messages
     trust: Trust = Trust()
+    secret_source: str = ""  # where the secret came from: "profile 'p'", "--access-key-secret"
 
     def __repr__(self) -> str:
         return "Settings(" + shown(self._asdict()) + ")"
@@ -272,7 +273,9 @@ def resolve(
 ) -> Settings:
     """Endpoint, key pair, region and timeouts for one call, by the precedence above."""
     profile = select_profile(overrides, env)
-    key_id, secret, source = _key_pair(overrides, profile, env, secret_lookup, data_dir)
+    key_id, (secret, secret_source), source = _key_pair(
+        overrides, profile, env, secret_lookup, data_dir
+    )
     region = (
         overrides.region_id
         or (profile.region_id if profile else "")
@@ -295,6 +298,7 @@ def resolve(
         retry_count=stored.retry_count if retries is None else retries,
         source=source,
         trust=choose_trust(overrides, profile, env),
+        secret_source=secret_source,
     )
 
 
@@ -316,23 +320,39 @@ def _key_pair(
     env: Mapping[str, str],
     secret_lookup: SecretLookup,
     data_dir: Path,
-) -> tuple[str, str, str]:
-    """(key id, secret, where the id came from); the local key when nothing names one."""
+) -> tuple[str, tuple[str, str], str]:
+    """(key id, (secret, where it came from), where the id came from); the local key when
+    nothing names one."""
     key_id, where = _key_id(overrides, profile, env)
     if not key_id:
         return _local_key_pair(data_dir)
-    secret = overrides.access_key_secret or ""
-    if not secret and profile is not None:
-        secret = profile.access_key_secret
-        if not secret and profile.access_key_id == key_id:
-            secret = secret_lookup(key_id) or ""
-    secret = secret or env_value(env, ENV["access_key_secret"])
-    if not secret:
+    secret = _secret(overrides, profile, key_id, env, secret_lookup)
+    if not secret[0]:
         raise ConfigError(
             f"no Access Key Secret for Access Key Id {mask(key_id)} (from {where})",
             tip="Run `assistcli configure` or set ALIBABA_CLOUD_ACCESS_KEY_SECRET.",
         )
     return key_id, secret, where
+
+
+def _secret(
+    overrides: Overrides,
+    profile: Profile | None,
+    key_id: str,
+    env: Mapping[str, str],
+    secret_lookup: SecretLookup,
+) -> tuple[str, str]:
+    """The secret for `key_id` and where it came from ("" when there is none)."""
+    if overrides.access_key_secret:
+        return overrides.access_key_secret, "--access-key-secret"
+    if profile is not None and profile.access_key_secret:
+        return profile.access_key_secret, f"profile '{profile.name}'"
+    if profile is not None and profile.access_key_id == key_id:
+        stored = secret_lookup(key_id)
+        if stored:
+            return stored, f"profile '{profile.name}' (in the keyring)"
+    name = next((n for n in ENV["access_key_secret"] if env.get(n)), "")
+    return (env[name], f"${name}") if name else ("", "")
 
 
 def _key_id(
@@ -345,7 +365,7 @@ def _key_id(
     return env_value(env, ENV["access_key_id"]), "the environment"
 
 
-def _local_key_pair(data_dir: Path) -> tuple[str, str, str]:
+def _local_key_pair(data_dir: Path) -> tuple[str, tuple[str, str], str]:
     keys = read_local_key(data_dir)
     if keys is None:
         raise ConfigError(
@@ -353,4 +373,5 @@ def _local_key_pair(data_dir: Path) -> tuple[str, str, str]:
             tip="Start a local controller with `assistcli controller start`, or run "
             "`assistcli configure` to use another one.",
         )
-    return keys[0], keys[1], f"the local controller key ({data_dir / LOCAL_KEY_FILE})"
+    where = f"the local controller key ({data_dir / LOCAL_KEY_FILE})"
+    return keys[0], (keys[1], where), where

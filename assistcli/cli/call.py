@@ -12,6 +12,7 @@ from assistcli.cli import session
 from assistcli.cli.args import check_required
 from assistcli.cli.exits import usage, use_color
 from assistcli.cli.globals import GlobalOptions
+from assistcli.client import ServerError
 
 if TYPE_CHECKING:
     from assistcli.api.spec import Action
@@ -89,11 +90,18 @@ def _waiter(action: Action, fields: tuple[str, ...] | None) -> WaiterSpec | None
 def run(action: Action, params: dict[str, str], options: GlobalOptions) -> None:
     check_required(action, params)
     plan = Plan.of(action, options)
-    client = session.client(options)
+    resolved = session.settings(options)
+    client = session.client_for(resolved)
     if options.dryrun:
         click.echo(client.prepare(action.name, params).describe())
         return
-    data = fetch(client, action, params, plan)
+    try:
+        data = fetch(client, action, params, plan)
+    except ServerError as error:
+        from assistcli.cli.hints import explain
+
+        error.tip = explain(error, params, resolved)
+        raise
     if not options.quiet:
         from assistcli.output import render
 

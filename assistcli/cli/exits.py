@@ -170,6 +170,9 @@ def _report_api_error(error: ApiError) -> int:
         lines.append(f"Recommend: {recommend}")
     lines += [f"RequestId: {error.request_id}", f"Message: {error.message}"]
     error_lines("\n".join(lines))
+    tip = getattr(error, "tip", "")
+    if tip:
+        click.echo(tip, err=True)
     return ExitCode.ERROR
 
 

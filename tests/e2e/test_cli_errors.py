@@ -7,9 +7,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+import requests
 import responses
 from conftest import Controller, free_port
-from test_cli_support import Cli
+from test_cli_support import Cli, profile_for
 
 pytest_plugins = ["test_cli_support"]  # the cli and cli_on fixtures
 
@@ -72,6 +73,41 @@ def test_a_wrong_secret_is_an_api_error(cli: Cli, controller: Controller) -> Non
     flags = f"--endpoint {controller.endpoint} --access-key-id {controller.access_key_id}"
     stderr = failed(cli, 1, "ecs", "DescribeCommands", *flags.split(), "--access-key-secret", "x")
     assert "ErrorCode: SignatureDoesNotMatch" in stderr
+    assert stderr.splitlines()[-1] == (
+        f"The Access Key Secret of --access-key-secret is wrong for Access Key Id "
+        f"***{controller.access_key_id[-3:]}: the controller at {controller.endpoint} signs "
+        "with another one."
+    )
+
+
+def test_a_wrong_secret_names_where_it_came_from(
+    cli: Cli, controller: Controller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = profile_for(controller, "ops")
+    wrong.access_key_secret = "not-it"
+    cli.save_profile(wrong)
+    stderr = failed(cli, 1, "ecs", "DescribeCommands")
+    assert "The Access Key Secret of profile 'ops' is wrong for Access Key Id ***" in stderr
+    wrong.access_key_secret = ""
+    cli.save_profile(wrong)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-it-either")
+    stderr = failed(cli, 1, "ecs", "DescribeCommands")
+    assert "The Access Key Secret of $ALIBABA_CLOUD_ACCESS_KEY_SECRET is wrong" in stderr
+
+
+def test_an_unknown_key_says_which_controller_lacks_it(cli: Cli, controller: Controller) -> None:
+    flags = ["--endpoint", controller.endpoint, "--access-key-id", "LTAInope"]
+    stderr = failed(cli, 1, "ecs", "DescribeCommands", *flags, "--access-key-secret", "x")
+    assert "ErrorCode: InvalidAccessKeyId.NotFound" in stderr
+    assert f"The controller at {controller.endpoint} has no Access Key Id ***ope" in stderr
+
+
+def test_content_that_is_not_base64_hints_at_plain_text_and_fileb(cli_on: Cli) -> None:
+    create = ["ecs", "CreateCommand", "--Name", "n", "--Type", "RunShellScript"]
+    stderr = failed(cli_on, 1, *create, "--CommandContent", "echo hello")
+    assert "ErrorCode: CmdContent.DecodeError" in stderr
+    assert "--ContentEncoding PlainText" in stderr and "fileb://script.sh" in stderr
+    cli_on.ok(*create, "--CommandContent", "echo hello", "--ContentEncoding", "PlainText")
 
 
 def test_no_controller_says_how_to_start_one(cli_on: Cli) -> None:
@@ -119,7 +155,9 @@ def odd_server() -> Iterator[tuple[int, list[bytes]]]:
 def test_a_silent_server_times_out(cli_on: Cli, odd_server: tuple[int, list[bytes]]) -> None:
     port, _ = odd_server
     args = ["ecs", "DescribeCommands", "--endpoint", f"127.0.0.1:{port}", "--read-timeout", "0.3"]
-    assert "timed out" in failed(cli_on, 5, *args)
+    stderr = failed(cli_on, 5, *args)
+    assert f"the controller at http://127.0.0.1:{port}/ did not answer within 0.3 s" in stderr
+    assert "Wait longer with --read-timeout SECONDS" in stderr
 
 
 def test_something_that_is_not_http(cli_on: Cli, odd_server: tuple[int, list[bytes]]) -> None:
@@ -139,6 +177,20 @@ def test_throttling_is_retried_for_reads(cli_on: Cli, odd_server: tuple[int, lis
     assert "ErrorCode: Throttling" in failed(cli_on, 1, *args, "--retry-count", "1")
     replies[:] = [busy, b"HTTP/1.1 200 OK\r\n\r\n" + good]
     assert '"TotalCount": 0' in cli_on.ok(*args, "--retry-count", "2").stdout
+
+
+@responses.activate
+def test_timeouts_over_https_name_their_flag(cli_on: Cli) -> None:
+    url = "https://assist.example.com/"
+    responses.post(url, body=requests.exceptions.ReadTimeout("Read timed out."))
+    stderr = failed(cli_on, 5, "ecs", "DescribeCommands", "--endpoint", url)
+    assert f"the controller at {url} did not answer within 10 s" in stderr
+    assert "--read-timeout SECONDS" in stderr
+    responses.replace(responses.POST, url, body=requests.exceptions.ConnectTimeout("timed out"))
+    args = ["--endpoint", url, "--connect-timeout", "2"]
+    stderr = failed(cli_on, 5, "ecs", "DescribeCommands", *args)
+    assert f"no connection to the controller at {url} within 2 s" in stderr
+    assert "--connect-timeout SECONDS" in stderr
 
 
 @responses.activate

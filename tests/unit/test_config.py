@@ -118,7 +118,9 @@ def test_the_current_profile_is_used(config_file: Path) -> None:
         "cn-beijing",
     )
     assert got.read_timeout == 7 and got.endpoint == DEFAULT_ENDPOINT
-    assert got.source == "profile 'work'"
+    assert got.source == got.secret_source == "profile 'work'"
+    flagged = settle(Overrides(config_path=config_file, access_key_secret="s"))
+    assert (flagged.source, flagged.secret_source) == ("profile 'work'", "--access-key-secret")
 
 
 @pytest.mark.parametrize(
@@ -157,6 +159,7 @@ def test_the_environment_fills_what_no_profile_gives() -> None:
         "cn-chengdu",
     )
     assert got.source == "the environment"
+    assert got.secret_source == "$ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 
 
 def test_ignore_profile_skips_the_file(config_file: Path) -> None:
@@ -174,6 +177,7 @@ def test_a_secret_missing_from_the_file_comes_from_the_keyring(tmp_path: Path) -
     config.save()
     got = settle(Overrides(config_path=config.path), keyring={"LTAIkr": "kept-secret"})
     assert got.access_key_secret == "kept-secret"
+    assert got.secret_source == "profile 'default' (in the keyring)"
     with pytest.raises(ConfigError, match=r"no Access Key Secret for Access Key Id \*\*\*Ikr"):
         settle(Overrides(config_path=config.path))
 
