@@ -7,6 +7,7 @@ per-instance secret issued at registration, stored 0600; an agent only ever sees
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sqlite3
 import stat
@@ -28,7 +29,16 @@ from agent_helpers import (
     run_script,
     wait_status,
 )
-from conftest import Agent, Controller, StartAgent, api, create_activation, register, wait_for
+from conftest import (
+    Agent,
+    Controller,
+    StartAgent,
+    api,
+    create_activation,
+    free_port,
+    register,
+    wait_for,
+)
 
 from assistcli.api import agent as proto
 
@@ -340,6 +350,23 @@ def test_deregistration_ends_the_agent_and_its_work_at_once(
     assert row["FinishedTime"]
     # The refusal is final: the agent did not keep knocking.
     assert agent.log().count("refused") <= 2, agent.log()
+
+
+def test_a_controller_sharing_the_store_refuses_the_agent_once_the_deregistration_returns(
+    controller: Controller, start_agent: StartAgent
+) -> None:
+    second = dataclasses.replace(controller, port=free_port(), process=None)  # the same store
+    second.start()
+    try:
+        agent = start_agent(second)  # the default 600 s poll, held by the second controller
+        secret = read_secret(agent.state_dir)
+        api(controller).call("DeregisterManagedInstance", {"InstanceId": agent.instance_id})
+        refused = agent_post(second, proto.POLL, agent.instance_id, secret, {"wait": 0})
+        assert (refused.status_code, refused.json()["Code"]) == (401, "Agent.NotRegistered")
+        assert agent.process is not None
+        assert agent.process.wait(timeout=10) == 3  # its held poll was answered with it
+    finally:
+        second.stop()
 
 
 def test_an_agent_sees_only_its_own_work(
