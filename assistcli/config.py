@@ -92,6 +92,9 @@ class Profile:
     connect_timeout: int = 0
     retry_count: int = 0
     ca_bundle: str = ""  # a PEM file of CAs to trust over HTTPS (not an aliyun CLI key)
+    # Why `configure` could not verify the key with the controller ("": verified, or not tried);
+    # `configure list` shows the profile Unverified (not an aliyun CLI key either).
+    unverified: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -29,6 +29,8 @@ from assistcli.config import (
 from assistcli.output import tabulate
 
 LANGUAGES = ("en", "zh")
+FAILED_BANNER = "\n".join(["-" * 47, "!!! Configure Failed please configure again !!!", "-" * 47])
+RETRY = "Run `assistcli configure` again once the controller is up (--endpoint says where)."
 GET_KEYS = (
     "profile",
     "mode",
@@ -91,9 +93,17 @@ def interactive(options: GlobalOptions) -> None:
     profile.mode, profile.endpoint = "AK", options.endpoint or profile.endpoint
     if not profile.access_key_id or not secret:
         raise CliError("an Access Key Id and a Secret are both needed", code=ExitCode.CONFIG)
+    profile.unverified = ""
     save(config, profile, secret, explicit_path=options.config_path is not None)
     click.echo(f"Saving profile[{name}] ...Done.")
-    _verify(options, name)
+    failure = _verify(options, name)
+    if failure is None:
+        click.echo("Configure Done!!!")
+        return
+    profile.unverified = str(failure)  # kept, as aliyun keeps it, and listed as Unverified
+    config.save()
+    click.echo(f"{FAILED_BANNER}\n", err=True)
+    raise failure
 
 
 def _ask(label: str, shown: str, *, hide: bool = False, brackets: bool = True) -> str:
@@ -151,19 +161,28 @@ def save(config: ConfigFile, profile: Profile, secret: str, *, explicit_path: bo
     config.save()
 
 
-def _verify(options: GlobalOptions, name: str) -> None:
-    """One cheap signed call with the new profile, as `aliyun configure` checks its keys."""
+def _verify(options: GlobalOptions, name: str) -> CliError | None:
+    """One cheap signed call with the new profile, as `aliyun configure` checks its keys; the
+    error that says why it failed (exit status 4 for a key the controller refuses, 5 for no
+    controller), or None."""
     from assistcli.cli import session
-    from assistcli.client import TransportError
-    from assistcli.errors import ApiError
+    from assistcli.cli.hints import explain
+    from assistcli.client import ServerError, TransportError
 
     checked = options._replace(profile=name, read_timeout=5.0, connect_timeout=2.0, retry_count=0)
+    saved = f"profile '{name}' is saved, but its key could not be verified"
     try:
-        session.client(checked).call("DescribeCommands", {"PageSize": 1})
-    except (ApiError, TransportError, ConfigError) as error:
-        click.echo(f"WARNING: profile saved, but it could not be verified: {error}", err=True)
-        return
-    click.echo("Configure Done!!!")
+        resolved = session.settings(checked)
+        session.client_for(resolved).call("DescribeCommands", {"PageSize": 1})
+    except ServerError as refused:
+        why = f"the controller at {resolved.endpoint} answered {refused.code}"
+        tip = explain(refused, {}, resolved) or refused.message
+        return CliError(f"{saved}: {why}", code=ExitCode.CONFIG, tip=tip)
+    except TransportError as unreachable:
+        return CliError(f"{saved}: {unreachable}", code=ExitCode.UNREACHABLE, tip=RETRY)
+    except ConfigError as error:
+        return CliError(f"{saved}: {error}", code=ExitCode.CONFIG, tip=error.tip)
+    return None
 
 
 @configure.command("list")
@@ -175,7 +194,7 @@ def list_profiles() -> None:
         [
             profile.name + (" *" if profile.name == config.current else ""),
             f"{profile.mode or 'AK'}:{mask(profile.access_key_id)}",
-            "Valid" if _valid(profile) else "Invalid",
+            _validity(profile),
             profile.region_id,
             profile.language,
             profile.endpoint,
@@ -189,10 +208,13 @@ def list_profiles() -> None:
     click.echo(tabulate(header, rows))
 
 
-def _valid(profile: Profile) -> bool:
+def _validity(profile: Profile) -> str:
+    """Valid: complete (as aliyun checks it), and not refused when `configure` last tried."""
     if profile.mode not in ("AK", "") or not profile.access_key_id or not profile.region_id:
-        return False
-    return bool(profile.access_key_secret or _keyring_secret(profile))
+        return "Invalid"
+    if not (profile.access_key_secret or _keyring_secret(profile)):
+        return "Invalid"
+    return "Unverified" if profile.unverified else "Valid"
 
 
 def _selected(options: GlobalOptions, config: ConfigFile) -> Profile:
@@ -254,6 +276,7 @@ def set_profile() -> None:
     profile = config.get(name) or Profile(name=name, region_id=DEFAULT_REGION)
     _check_mode(options.mode or profile.mode)
     _apply_flags(profile, options)
+    profile.unverified = ""  # set does not verify: what configure could not check may be fixed
     secret = _secret_flag(options) or profile.access_key_secret or _keyring_secret(profile)
     if not profile.access_key_id or not secret:
         raise CliError(

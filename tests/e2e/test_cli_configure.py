@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import Controller
+from conftest import Controller, free_port
 from keyring.backend import KeyringBackend
 from test_cli_support import Cli, profile_for
 
@@ -102,11 +102,40 @@ def test_a_second_run_shows_masked_values_and_keeps_them(cli: Cli, controller: C
     assert (profile.access_key_id, profile.region_id) == (controller.access_key_id, "cn-beijing")
 
 
-def test_a_key_the_controller_refuses_is_saved_with_a_warning(
+def validity(cli: Cli, profile: str = "default") -> str:
+    rows = [line.split("|") for line in cli.ok("configure", "list").stdout.splitlines()[2:]]
+    return next(row[2].strip() for row in rows if row[0].strip(" *") == profile)
+
+
+def test_a_key_the_controller_refuses_fails_and_is_listed_unverified(
     cli: Cli, controller: Controller
 ) -> None:
-    shown = configure(cli, controller, secret="not-the-secret")
-    assert "WARNING: profile saved, but it could not be verified: SignatureDoesNotMatch" in shown
+    stdin = answers(controller.access_key_id, "not-the-secret", "", "en")
+    result = cli("configure", "--endpoint", controller.endpoint, input=stdin)
+    assert result.exit_code == 4, result.stderr
+    assert "!!! Configure Failed please configure again !!!" in result.stderr
+    assert (
+        "ERROR: profile 'default' is saved, but its key could not be verified: the controller "
+        f"at {controller.endpoint} answered SignatureDoesNotMatch\n"
+        "The Access Key Secret of profile 'default' is wrong for Access Key Id ***"
+    ) in result.stderr
+    assert "Configure Done" not in result.stdout
+    assert validity(cli) == "Unverified"
+    configure(cli, controller)  # the right secret: verified, and the mark goes
+    assert validity(cli) == "Valid"
+
+
+def test_no_controller_to_verify_with_fails_and_is_listed_unverified(cli: Cli) -> None:
+    endpoint = f"127.0.0.1:{free_port()}"
+    stdin = answers("LTAIkey", "secret", "", "en")
+    result = cli("configure", "--profile", "away", "--endpoint", endpoint, input=stdin)
+    assert result.exit_code == 5, result.stderr
+    assert "could not be verified: cannot reach the controller at http://" in result.stderr
+    assert "Run `assistcli configure` again once the controller is up" in result.stderr
+    assert validity(cli, "away") == "Unverified"
+    set_again = ["configure", "set", "--profile", "away", "--access-key-secret", "other"]
+    cli.ok(*set_again)  # set verifies nothing, and forgets what configure could not check
+    assert validity(cli, "away") == "Valid"
 
 
 def test_set_get_list_switch_delete(cli_on: Cli) -> None:
