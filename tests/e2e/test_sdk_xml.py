@@ -147,3 +147,10 @@ def test_anything_but_xml_is_answered_json(controller: Controller, asked: str | 
         status, headers, body = client.get_response(request)
     assert (status, headers["Content-Type"]) == (200, "application/json;charset=utf-8")
     assert "Commands" in json.loads(body)
+
+
+def test_do_action_with_exception_always_asks_for_json(controller: Controller) -> None:
+    client = make_core_client(controller)
+    request = acs_request("DescribeCommands", PageSize=1)
+    request.set_accept_format("XML")  # the SDK sets Format=JSON again: it parses the body
+    assert json.loads(client.do_action_with_exception(request))["PageSize"] == 1
