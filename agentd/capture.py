@@ -3,8 +3,9 @@ and the tail held for the final report, with what falls between counted.
 
 As Cloud Assistant's own agent does, the output's beginning is streamed while the script runs and
 its end travels with the outcome, so a record shows the head and the tail of a long output (the
-error at the end of an upgrade) and `Dropped` counts the bytes cut from the middle. The cut is
-made on bytes, never on characters: the counts are exact whatever the script writes.
+error at the end of an upgrade) and `Dropped` counts the bytes cut from the middle. A controller
+that keeps runs' whole output (Task.output_cap) gets that much streamed instead of the head. The
+cut is made on bytes, never on characters: the counts are exact whatever the script writes.
 """
 
 from __future__ import annotations
@@ -47,14 +48,16 @@ class Window:
 
 
 class Capture:
-    """Reads a pipe to its end, emitting the streamed part in chunks (see `Window`)."""
+    """Reads a pipe to its end, emitting the streamed part in chunks of at most OUTPUT_LIMIT
+    bytes (see `Window`): a full chunk at once, the rest every CHUNK_INTERVAL."""
 
     def __init__(self, pipe: object, emit: Callable[[bytes], None], window: Window) -> None:
         self._fd = pipe.fileno()  # type: ignore[attr-defined]
         self._emit = emit
         self.window = window
         self._pending = bytearray()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffer
+        self._emitting = threading.Lock()  # one flush at a time: chunks keep their order
         self._last_emit = time.monotonic()
         self._closed = False
 
@@ -64,21 +67,29 @@ class Capture:
                 if self._closed:
                     return
                 self._pending += self.window.take(chunk)
+                full = len(self._pending) >= OUTPUT_LIMIT
+            if full:  # sent now, while the script waits on the pipe: memory stays bounded
+                self.flush()
 
     def flush(self, *, due_only: bool = False) -> None:
         """Emit what was read since the last chunk (if CHUNK_INTERVAL passed, with due_only)."""
+        with self._emitting:
+            self._flush(due_only)
+
+    def _flush(self, due_only: bool) -> None:
         with self._lock:
-            if due_only and time.monotonic() - self._last_emit < CHUNK_INTERVAL:
+            if self._closed or (due_only and time.monotonic() - self._last_emit < CHUNK_INTERVAL):
                 return
             data, self._pending = bytes(self._pending), bytearray()
             self._last_emit = time.monotonic()
-        if data:
-            self._emit(data)
+        for start in range(0, len(data), OUTPUT_LIMIT):
+            self._emit(data[start : start + OUTPUT_LIMIT])
 
     def close(self) -> bytes:
         """Emit the rest of the streamed part and return the tail; anything read later is
         ignored (the run has been reported)."""
-        self.flush()
-        with self._lock:
-            self._closed = True
-            return self.window.tail
+        with self._emitting:
+            self._flush(due_only=False)
+            with self._lock:
+                self._closed = True
+                return self.window.tail

@@ -25,7 +25,7 @@ from agentd.files import write_file
 from agentd.launcher import Launcher, LauncherError
 from agentd.launcher import parse as parse_launcher
 from agentd.outcome import INTERRUPTED, Outcome, invalid
-from assistcli.api.agent import INTERPRETERS, Task
+from assistcli.api.agent import INTERPRETERS, OUTPUT_HEAD, Task
 
 KILL_GRACE = 3.0  # seconds between TERM and KILL
 
@@ -153,7 +153,8 @@ class Execution:
         self._process = process
         on_start(started)
         assert process.stdout is not None
-        capture = Capture(process.stdout, emit, Window())
+        # The controller keeps the first output_cap bytes of the output: they are all streamed.
+        capture = Capture(process.stdout, emit, Window(max(OUTPUT_HEAD, self.task.output_cap)))
         reader = threading.Thread(target=capture.pump, daemon=True)
         reader.start()
         ending = self._wait(process, started + self.task.timeout, capture)

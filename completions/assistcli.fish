@@ -86,7 +86,7 @@ function __assistcli_options
         case 'controller'
             echo '--help'
         case 'controller serve'
-            echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --tls-cert --tls-key --no-tls --docs-url --legacy-result-lists --help'
+            echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --tls-cert --tls-key --no-tls --docs-url --legacy-result-lists --output-cap --output-retention --help'
         case 'controller tls'
             echo '--help'
         case 'controller tls init'

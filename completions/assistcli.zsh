@@ -47,7 +47,7 @@ _assistcli_options() {
         'configure set') echo '--help' ;;
         'configure switch') echo '--help' ;;
         'controller') echo '--help' ;;
-        'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --tls-cert --tls-key --no-tls --docs-url --legacy-result-lists --help' ;;
+        'controller serve') echo '--listen --data-dir --store --delivery-timeout --delivery-lease --agent-keepalive --client-token-stale --head-timeout --body-timeout --idle-timeout --max-connections --tls-cert --tls-key --no-tls --docs-url --legacy-result-lists --output-cap --output-retention --help' ;;
         'controller tls') echo '--help' ;;
         'controller tls init') echo '--data-dir --host --help' ;;
         'controller start') echo '--listen --data-dir --help' ;;

@@ -169,6 +169,10 @@ class Task:
     # Runs the script instead of the type's interpreter, `{{ACS::ScriptFileName}}` naming the
     # script file (see agentd/launcher.py); empty: the interpreter. Older agents ignore it.
     launcher: str = ""
+    # Bytes of the run's whole output the controller keeps (see docs/agent-protocol.md): the
+    # agent streams that many, not just the head. 0: a controller that keeps only what the
+    # record shows. Older agents ignore it.
+    output_cap: int = 0
     file: FileTask | None = None
 
     def to_wire(self) -> dict[str, Any]:

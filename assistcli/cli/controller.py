@@ -8,6 +8,7 @@ import click
 
 from assistcli.cli.lazy import LazyGroup
 from assistcli.cli.store import DATA_DIR, StoreLocation, store_options
+from assistcli.cli.units import ByteSize, Duration
 from assistcli.controller.settings import (
     AGENT_KEEPALIVE,
     BODY_TIMEOUT,
@@ -149,6 +150,21 @@ def controller() -> None:
     help="DescribeInvocationResults also answers the 2017 shape, Invocation.ResultLists."
     "ResultItem, for scripts that read it (a second copy of every Output).",
 )
+@click.option(
+    "--output-cap",
+    type=ByteSize(),
+    default="16MiB",
+    show_default=True,
+    help="Bytes of each run's whole output kept (assistcli output reads them); beyond it, "
+    "records still show the output's head and tail. 0 keeps only those.",
+)
+@click.option(
+    "--output-retention",
+    type=Duration(),
+    default="7d",
+    show_default=True,
+    help="How long kept output is kept: seconds, or with s, m, h or d.",
+)
 def serve(
     listen: str,
     where: StoreLocation,
@@ -165,6 +181,8 @@ def serve(
     no_tls: bool,
     docs_url: str,
     legacy_result_lists: bool,
+    output_cap: int,
+    output_retention: float,
 ) -> None:
     """Serve the Cloud Assistant API in the foreground until interrupted: over HTTPS when a
     certificate is given or DATA_DIR/tls/ holds one, else over plain HTTP."""
@@ -190,6 +208,8 @@ def serve(
             tls=None if no_tls else tls_pair(data_dir, tls_cert, tls_key),
             docs_url=docs_url.rstrip("#"),
             legacy_result_lists=legacy_result_lists,
+            output_cap=output_cap,
+            output_retention=output_retention,
         )
     )
 

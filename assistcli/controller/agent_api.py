@@ -179,6 +179,7 @@ def _task(ctx: Context, delivery: Delivery) -> proto.Task:
         timeout=inv.timeout,
         working_dir=inv.working_dir,
         username=inv.username,
+        output_cap=ctx.settings.output_cap,  # all of it streamed, to be kept
         termination_mode=inv.termination_mode or "ProcessTree",
         # The agent fills in {{ACS::ScriptFileName}}, the script file it writes.
         launcher=content.render(inv.launcher.encode(), builtins).decode(),
@@ -190,7 +191,9 @@ async def report(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     reports = read(request, lambda body: proto.reports_from_wire(body, ctx.now))
     # Reports on records the instance does not have (another instance's, say) change nothing.
     instance_id = session.instance_id
-    unknown = await ctx.store.apply_reports(instance_id, reports, ctx.now, proto.OUTPUT_LIMIT)
+    unknown = await ctx.store.apply_reports(
+        instance_id, reports, ctx.now, proto.OUTPUT_LIMIT, ctx.settings.output_cap
+    )
     ctx.notifier.acknowledged(instance_id, {r.invoke_id for r in reports} - unknown)
     return {
         "acked": [r.report_id for r in reports if r.invoke_id not in unknown],

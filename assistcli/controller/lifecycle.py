@@ -21,6 +21,9 @@ from assistcli.controller.store import Store
 
 logger = logging.getLogger(__name__)
 
+OUTPUT_PURGE_INTERVAL = 60.0  # seconds between purges of kept output past its retention
+OUTPUT_PURGE_BATCH = 1000  # chunks forgotten per transaction
+
 
 @contextlib.asynccontextmanager
 async def lifetime(context: Callable[[], Context]) -> AsyncIterator[None]:
@@ -64,13 +67,14 @@ async def _running(*work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
 
 async def reap(store: Store, settings: Settings, clock: Callable[[], float]) -> None:
     """End what can no longer end by itself: records nobody picked up within the delivery
-    timeout (Aborted / DeliveryTimeout), and runs whose agent went silent (ClientNotResponse).
+    timeout (Aborted / DeliveryTimeout), and runs whose agent went silent (ClientNotResponse);
+    forget kept output past its retention.
 
     Both timeouts count while the controller is up: while it was down, no agent could reach
     it. So each waits one full timeout after start before it ends anything, giving agents the
     time to come back and report."""
     interval = min(1.0, settings.delivery_timeout / 4)
-    up_since = clock()
+    up_since = next_purge = clock()
     while True:
         now = clock()
         try:
@@ -80,9 +84,18 @@ async def reap(store: Store, settings: Settings, clock: Callable[[], float]) -> 
                 )
             if now - up_since >= settings.silent_agent_grace:
                 await store.abandon_silent_runs(now, settings.silent_agent_grace)
+            if now >= next_purge:
+                await purge_output(store, now - settings.output_retention)
+                next_purge = now + min(OUTPUT_PURGE_INTERVAL, settings.output_retention / 2)
         except Exception:
             logger.exception("reaping records failed; retrying")
         await asyncio.sleep(interval)
+
+
+async def purge_output(store: Store, before: float) -> None:
+    """Forget the kept output written before `before`, a batch per transaction."""
+    while await store.purge_output(before, OUTPUT_PURGE_BATCH) == OUTPUT_PURGE_BATCH:
+        pass
 
 
 async def collect_garbage(interval: float) -> None:

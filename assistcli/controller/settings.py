@@ -12,6 +12,8 @@ BODY_TIMEOUT = 30.0  # seconds from a request's head to the end of its body: age
 IDLE_TIMEOUT = 5.0  # seconds a kept-alive connection may wait for its next request
 MAX_CONNECTIONS = 20_000  # twice the benchmarked fleet, each agent holding a poll open
 HEARTBEAT_WINDOW = 120.0  # seconds: an agent that polled within this long counts as connected
+OUTPUT_CAP = 16 * 1024 * 1024  # bytes of each run's whole output kept beside its record
+OUTPUT_RETENTION = 7 * 24 * 3600.0  # seconds that output is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +57,5 @@ class Settings:
     # DescribeInvocationResults also answers the 2017 shape, Invocation.ResultLists.ResultItem
     # (a second copy of every Output): see docs/controller.md.
     legacy_result_lists: bool = False
+    output_cap: int = OUTPUT_CAP  # 0: keep only what records show (their head and tail)
+    output_retention: float = OUTPUT_RETENTION

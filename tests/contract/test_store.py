@@ -505,11 +505,12 @@ def test_reports_apply_once_in_order_and_only_to_own_records(
             report("t-1", 1, "output", output=b"abc"),
             report("t-1", 2, "output", output=b"defg"),
         ]
-        await store.apply_reports("mi-1", replay, now=21.0, output_limit=5)
+        await store.apply_reports("mi-1", replay, now=21.0, output_limit=4)
         inv = await store.get_invocation("t-1")
         assert inv is not None
         record = inv.targets[0]
-        assert (record.status, record.output, record.start_time) == ("Running", b"abcde", 10.0)
+        assert (record.status, record.start_time) == ("Running", 10.0)
+        assert (record.output, record.dropped) == (b"abfg", 3)  # head and tail, within the limit
         assert inv.status == "Running"
         done = report("t-1", 3, "finished", status="Failed", exit_code=3, dropped=2)
         await store.apply_reports("mi-1", [done], now=22.0, output_limit=5)
@@ -518,13 +519,13 @@ def test_reports_apply_once_in_order_and_only_to_own_records(
         inv = await store.get_invocation("t-1")
         assert inv is not None
         record = inv.targets[0]
-        assert (record.status, record.exit_code, record.dropped) == ("Failed", 3, 2)
+        assert (record.status, record.exit_code, record.dropped) == ("Failed", 3, 3 + 2)
         other = await store.get_invocation("t-2")
         assert other is not None and other.targets[0].status == "Pending"
         stale = Report(invoke_id="t-1", run=0, seq=9, event="output", time=1.0, output=b"old")
         await store.apply_reports("mi-1", [stale], now=24.0, output_limit=50)
         inv = await store.get_invocation("t-1")
-        assert inv is not None and inv.targets[0].output == b"abcde"  # an earlier run's report
+        assert inv is not None and inv.targets[0].output == b"abfg"  # an earlier run's report
 
     run(scenario)
 

@@ -1,11 +1,16 @@
 """What a run's output becomes, with a real agent and controller: the record shows its head and
-its tail within 24,576 bytes, `Dropped` the exact number of bytes cut from the middle.
+its tail within 24,576 bytes, `Dropped` the exact number of bytes cut from the middle, and the
+controller keeps the whole output beside it, up to its cap, for its retention time.
 
-These tests kill and restart controllers, so they use a controller of their own.
+Each controller keeps whole output (agentd streams it all, the controller cuts the record) or
+not (`--output-cap 0`: agentd streams the head and sends the tail with the outcome, as it does
+to controllers that predate kept output). These tests kill and restart controllers, so they
+use controllers of their own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +20,7 @@ from agent_helpers import result, run_script, wait_status
 from conftest import Controller, StartAgent, StartController, wait_for
 
 from assistcli.api.agent import OUTPUT_HEAD, OUTPUT_LIMIT
+from assistcli.controller.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +34,9 @@ LONG_OUTPUT = (
 ).encode()
 
 
-@pytest.fixture(scope="module")
-def ctl(start_controller: StartController) -> Iterator[Controller]:
-    controller = start_controller()
+@pytest.fixture(scope="module", params=["kept", "not kept"])
+def ctl(request: pytest.FixtureRequest, start_controller: StartController) -> Iterator[Controller]:
+    controller = start_controller(*(["--output-cap", "0"] if request.param == "not kept" else []))
     yield controller
     controller.kill()
 
@@ -51,6 +57,21 @@ def head_and_tail(whole: bytes) -> bytes:
     return whole if len(whole) <= OUTPUT_LIMIT else whole[:OUTPUT_HEAD] + whole[-OUTPUT_HEAD:]
 
 
+def kept_output(ctl: Controller, invoke_id: str, instance_id: str) -> bytes | None:
+    """What the controller keeps of the run beside its record, read from its store."""
+
+    async def read() -> bytes | None:
+        store = SqliteStore(ctl.data_dir / "assist.db")
+        await store.open()
+        try:
+            found = await store.read_output(invoke_id, instance_id, 1, 0, 1 << 30)
+        finally:
+            await store.close()
+        return None if found is None else found[1]
+
+    return asyncio.run(read())
+
+
 def test_a_long_output_keeps_its_head_and_its_tail(
     running_ctl: Controller, start_agent: StartAgent
 ) -> None:
@@ -61,6 +82,8 @@ def test_a_long_output_keeps_its_head_and_its_tail(
     assert shown(row) == head_and_tail(LONG_OUTPUT)
     assert shown(row).endswith(b"returned an error code (1)\n")
     assert row["Dropped"] == len(LONG_OUTPUT) - OUTPUT_LIMIT
+    kept = None if "--output-cap" in running_ctl.extra_args else LONG_OUTPUT
+    assert kept_output(running_ctl, invoke_id, agent.instance_id) == kept
 
 
 def test_an_output_within_the_limit_is_shown_whole(
@@ -68,10 +91,10 @@ def test_an_output_within_the_limit_is_shown_whole(
 ) -> None:
     agent = start_agent(running_ctl)
     script = f"head -c {OUTPUT_LIMIT - 1} /dev/zero | tr '\\0' a; echo"
-    row = wait_status(
-        running_ctl, run_script(running_ctl, agent.instance_id, script), encoding="Base64"
-    )
+    invoke_id = run_script(running_ctl, agent.instance_id, script)
+    row = wait_status(running_ctl, invoke_id, encoding="Base64")
     assert (shown(row), row["Dropped"]) == (b"a" * (OUTPUT_LIMIT - 1) + b"\n", 0)
+    assert kept_output(running_ctl, invoke_id, agent.instance_id) is None  # the record has it
 
 
 def test_the_tail_survives_an_agent_killed_before_it_was_delivered(
@@ -97,3 +120,27 @@ def test_the_tail_survives_an_agent_killed_before_it_was_delivered(
     assert shown(row) == head_and_tail(LONG_OUTPUT)
     assert row["Dropped"] == len(LONG_OUTPUT) - OUTPUT_LIMIT
     assert result(ctl, invoke_id)["InvocationStatus"] == "Failed"
+
+
+@pytest.fixture(scope="module")
+def capped(start_controller: StartController) -> Iterator[Controller]:
+    controller = start_controller("--output-cap", "64KiB", "--output-retention", "5")
+    yield controller
+    controller.kill()
+
+
+def test_output_beyond_the_cap_is_not_kept_and_the_rest_is_purged_in_time(
+    capped: Controller, start_agent: StartAgent
+) -> None:
+    agent = start_agent(capped)
+    invoke_id = run_script(capped, agent.instance_id, LONG_SCRIPT)
+    row = wait_status(capped, invoke_id, encoding="Base64")
+    assert shown(row) == head_and_tail(LONG_OUTPUT)  # the end, though it was not kept
+    assert row["Dropped"] == len(LONG_OUTPUT) - OUTPUT_LIMIT
+    assert kept_output(capped, invoke_id, agent.instance_id) == LONG_OUTPUT[: 64 * 1024]
+    wait_for(
+        lambda: kept_output(capped, invoke_id, agent.instance_id) is None,
+        15,
+        "the kept output to be purged",
+    )
+    assert shown(result(capped, invoke_id, "Base64")) == head_and_tail(LONG_OUTPUT)

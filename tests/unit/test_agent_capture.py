@@ -1,4 +1,4 @@
-"""agentd's output window: which bytes are streamed, held for the final report, or counted."""
+"""agentd's output: which bytes are streamed, held for the final report, or counted."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import random
 import pytest
 
 from agentd.capture import Window
+from agentd.executor import Execution
+from agentd.outcome import Outcome
+from assistcli.api.agent import OUTPUT_HEAD, OUTPUT_LIMIT, Task
 
 
 @pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 149, 150, 151, 10_000])
@@ -21,3 +24,19 @@ def test_head_tail_and_dropped_are_exact_whatever_the_reads(size: int) -> None:
     assert window.tail == whole[100:][-50:]
     assert window.dropped == max(0, size - 150)
     assert len(streamed) + len(window.tail) + window.dropped == size
+
+
+def run_script(script: str, output_cap: int) -> tuple[Outcome, list[bytes]]:
+    chunks: list[bytes] = []
+    task = Task(invoke_id="t-x", script=script.encode(), output_cap=output_cap)
+    outcome = Execution(task, ["sh"]).run(on_start=lambda at: None, emit=chunks.append)
+    return outcome, chunks
+
+
+def test_a_controller_that_keeps_output_gets_it_all_streamed_up_to_its_cap() -> None:
+    whole = "".join(f"{n}\n" for n in range(1, 30001)).encode()  # 168,894 bytes
+    outcome, chunks = run_script("seq 1 30000", output_cap=100_000)
+    assert b"".join(chunks) == whole[:100_000]
+    assert max(map(len, chunks)) <= OUTPUT_LIMIT  # each fits in a report
+    tail = OUTPUT_LIMIT - OUTPUT_HEAD
+    assert (outcome.tail, outcome.dropped) == (whole[-tail:], len(whole) - 100_000 - tail)

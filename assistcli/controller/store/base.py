@@ -302,13 +302,37 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def apply_reports(
-        self, instance_id: str, reports: Sequence[Report], now: float, output_limit: int
+        self,
+        instance_id: str,
+        reports: Sequence[Report],
+        now: float,
+        output_limit: int,
+        output_cap: int = 0,
     ) -> set[str]:
         """Apply an agent's reports in order, exactly once each: a report whose sequence is at or
-        below the record's last applied one is a replay and ignored. Output is appended up to
-        `output_limit` bytes. A record that already ended keeps its outcome. Reports naming an
-        invocation the instance has no record of are not applied; their invoke ids are
-        returned."""
+        below the record's last applied one is a replay and ignored. A record that already ended
+        keeps its outcome. Reports naming an invocation the instance has no record of are not
+        applied; their invoke ids are returned.
+
+        Output is folded into the record (runoutput.fold): all of it while it fits in
+        `output_limit` bytes, then its first output_limit // 2 bytes and its last ones, the bytes
+        cut added to Dropped, and a finished report's `dropped` too. Once a run's output no
+        longer fits, all of it, from its first byte, is also kept beside the record up to
+        `output_cap` bytes, for read_output."""
+
+    @abc.abstractmethod
+    async def read_output(
+        self, invoke_id: str, instance_id: str, run: int, start: int, limit: int
+    ) -> tuple[int, bytes] | None:
+        """Up to `limit` bytes of a run's output kept beside its record, from offset `start`,
+        as (the offset of the first byte returned, the bytes); they are contiguous and the
+        first is past `start` only where bytes were purged. None when nothing of the run is
+        kept: its record's output is all there is."""
+
+    @abc.abstractmethod
+    async def purge_output(self, before: float, limit: int) -> int:
+        """Forget up to `limit` chunks of kept output written before `before`; returns how many
+        (callers repeat until fewer than `limit` go)."""
 
     # Schedules ------------------------------------------------------------------------------------
     @abc.abstractmethod

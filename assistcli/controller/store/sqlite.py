@@ -40,6 +40,7 @@ from assistcli.controller.models import (
 )
 from assistcli.controller.store import sqlite_admin as admin
 from assistcli.controller.store import sqlite_fleet as fleet
+from assistcli.controller.store import sqlite_output as output
 from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store import sqlite_tags as tagging
 from assistcli.controller.store import sqlite_tasks as tasks
@@ -404,11 +405,26 @@ class SqliteStore(Store):
         return await self._run(fleet.records_to_cancel, instance_id, invoke_ids)
 
     async def apply_reports(
-        self, instance_id: str, reports: Sequence[Report], now: float, output_limit: int
+        self,
+        instance_id: str,
+        reports: Sequence[Report],
+        now: float,
+        output_limit: int,
+        output_cap: int = 0,
     ) -> set[str]:
         if not reports:
             return set()
-        return await self._run(fleet.apply_reports, instance_id, reports, now, output_limit)
+        return await self._run(
+            fleet.apply_reports, instance_id, reports, now, output_limit, output_cap
+        )
+
+    async def read_output(
+        self, invoke_id: str, instance_id: str, run: int, start: int, limit: int
+    ) -> tuple[int, bytes] | None:
+        return await self._run(output.read, invoke_id, instance_id, run, start, limit)
+
+    async def purge_output(self, before: float, limit: int) -> int:
+        return await self._run(output.purge, before, limit)
 
     # Schedules ------------------------------------------------------------------------------------
     async def due_targets(self, now: float, limit: int) -> list[Result]:

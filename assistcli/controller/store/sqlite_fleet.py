@@ -27,6 +27,7 @@ from assistcli.controller.models import (
     Target,
 )
 from assistcli.controller.store import sqlite_admin as admin
+from assistcli.controller.store import sqlite_output as output
 from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store.sqlite_rows import (
     Where,
@@ -286,6 +287,7 @@ def apply_reports(
     reports: Sequence[Report],
     now: float,
     output_limit: int,
+    output_cap: int = 0,
 ) -> set[str]:
     invoke_ids = list(dict.fromkeys(r.invoke_id for r in reports))
     cond = Where()
@@ -301,7 +303,8 @@ def apply_reports(
         if record is None or report.run != record.run:
             continue  # not this instance's, or about a run that is over
         if report.seq > record.report_seq:
-            _apply(record, report, output_limit)
+            output.append(c, record, report.output, output_limit, output_cap, now)
+            _apply(record, report)
             record.report_seq, record.update_time = report.seq, now
             schedule.settle(c, record, modes[record.invoke_id])
     update_records(c, records.values())
@@ -309,9 +312,9 @@ def apply_reports(
     return set(invoke_ids) - set(records)
 
 
-def _apply(record: Target, report: Report, output_limit: int) -> None:
-    """One agent event on one record. A record that has ended keeps its outcome, unless the
-    controller only inferred it: then the agent's word wins."""
+def _apply(record: Target, report: Report) -> None:
+    """One agent event on one record, its output already taken. A record that has ended keeps
+    its outcome, unless the controller only inferred it: then the agent's word wins."""
     if record.error_code in st.INFERRED_ENDINGS:
         record.status = st.RUNNING if record.start_time else st.PENDING
         record.error_code = record.error_info = ""
@@ -319,13 +322,12 @@ def _apply(record: Target, report: Report, output_limit: int) -> None:
     if report.event == "started" and record.status == st.PENDING:
         record.status, record.start_time = st.RUNNING, report.time
         record.repeats += 1
-    room = max(0, output_limit - len(record.output))
-    record.output += report.output[:room]
     if report.event == "finished" and not st.is_terminal(record.status):
         record.status = report.status
         record.exit_code = report.exit_code
         record.error_code, record.error_info = report.error_code, report.error_info
-        record.finish_time, record.dropped = report.time, report.dropped
+        record.finish_time = report.time
+        record.dropped += report.dropped  # the bytes the agent did not send, to those cut here
         record.start_time = record.start_time or None
 
 

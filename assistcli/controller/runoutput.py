@@ -1,0 +1,21 @@
+"""What a record shows of its run's output: everything while it fits, then its head and its tail.
+
+Cloud Assistant shows at most 24,576 bytes of a run's output (`Output`) and counts the rest
+(`Dropped`). Agents that stream a run's whole output (to a controller that keeps it, see
+store/sqlite_output.py) leave the cut to the controller: each chunk is folded into the record,
+which keeps the output's first limit // 2 bytes and its latest ones. Agents that send only a
+head and a tail send no more than fits, so folding their chunks cuts nothing.
+"""
+
+from __future__ import annotations
+
+
+def fold(shown: bytes, more: bytes, limit: int) -> tuple[bytes, int]:
+    """`shown` (a record's output: all of it, or its head and its tail) followed by `more`, cut
+    to `limit` bytes: the first limit // 2 and the last ones. Returns it and the bytes cut."""
+    joined = shown + more
+    if len(joined) <= limit:
+        return joined, 0
+    head = limit // 2
+    kept = joined[:head] + joined[len(joined) - (limit - head) :]
+    return kept, len(joined) - limit
