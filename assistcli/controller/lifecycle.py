@@ -40,7 +40,7 @@ async def lifetime(context: Callable[[], Context]) -> AsyncIterator[None]:
             reap(store, settings, ctx.clock),
             scheduler.run(),
             ctx.sessions.run(),
-            ctx.notifier.watch(store, interval, ctx.clock),
+            ctx.notifier.watch(store, interval),
             deregistrations.follow(context, ctx.controller_id, position),
             collect_garbage(settings.full_collection_interval),
         ):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from assistcli.controller.broker import EventBroker
@@ -91,13 +91,13 @@ class Notifier:
         """The instances whose poll is open now: their agents are connected."""
         return list(self._waiting)
 
-    async def watch(self, store: Store, interval: float, clock: Callable[[], float]) -> None:
+    async def watch(self, store: Store, interval: float) -> None:
         """Until cancelled, wake every `interval` seconds the instances the store says have work
         to deliver or to stop, whether or not their announcement arrived."""
         while True:
             await asyncio.sleep(interval)
             try:
-                self.wake(await store.instances_with_news(clock()))
+                self.wake(await store.instances_with_news())
             except Exception:
                 logger.exception("asking the store for news failed; retrying")
 

@@ -420,16 +420,15 @@ def test_instances_with_news_are_those_with_work_to_deliver_or_stop(
     async def scenario(store: Store) -> None:
         for instance_id in ("mi-1", "mi-2", "mi-3", "mi-4"):
             await store.add_instance(fleet_instance(instance_id))
-        assert await store.instances_with_news(100.0) == []
+        assert await store.instances_with_news() == []
         await store.insert_invocation(invocation("t-1", "mi-1", "mi-2", "mi-3"))
-        assert sorted(await store.instances_with_news(100.0)) == ["mi-1", "mi-2", "mi-3"]
-        await store.claim_deliveries("mi-1", 100.0, 30.0, 10, [])  # leased: no news until 130
+        assert sorted(await store.instances_with_news()) == ["mi-1", "mi-2", "mi-3"]
+        await store.claim_deliveries("mi-1", 100.0, 30.0, 10, [])  # delivered: its agent knows
         await store.apply_reports("mi-2", [report("t-1", 0, "started")], 100.0, 100)  # running
         await store.insert_invocation(invocation("t-2", "mi-4"))
         await store.apply_reports("mi-4", [report("t-2", 0, "started")], 100.0, 100)
         await store.stop_targets("t-2", [], now=101.0)  # stopping: its agent must be told
-        assert sorted(await store.instances_with_news(120.0)) == ["mi-3", "mi-4"]
-        assert sorted(await store.instances_with_news(131.0)) == ["mi-1", "mi-3", "mi-4"]
+        assert sorted(await store.instances_with_news()) == ["mi-3", "mi-4"]
 
     run(scenario)
 

@@ -87,7 +87,7 @@ class DeafBroker(LocalEventBroker):
 
 
 class StoreWithNews:
-    async def instances_with_news(self, now: float) -> list[str]:
+    async def instances_with_news(self) -> list[str]:
         return ["mi-1"]
 
 
@@ -99,7 +99,7 @@ def test_the_store_s_news_wakes_polls_whose_wake_up_was_lost() -> None:
             notifier.notify(["mi-1"])
             assert not woken.is_set() and not notifier.must_look("mi-1", [], now=11.0)
             store: Any = StoreWithNews()
-            watching = asyncio.create_task(notifier.watch(store, 0.01, lambda: 11.0))
+            watching = asyncio.create_task(notifier.watch(store, 0.01))
             await asyncio.wait_for(woken.wait(), timeout=5)
             watching.cancel()
         assert notifier.must_look("mi-1", [], now=11.0)

@@ -288,12 +288,13 @@ class Store(abc.ABC):
         handed out twice while its lease holds and its agent holds it."""
 
     @abc.abstractmethod
-    async def instances_with_news(self, now: float) -> list[str]:
-        """The instances with records a poll would act on: Pending ones not under a delivery
-        lease at `now` (never delivered, or the lease expired), and Stopping ones. Each
-        controller asks every second or so, so that a lost wake-up (see broker.py) delays a
-        delivery or a stop by that much, never past the delivery timeout; it must stay cheap
-        however many records are in other states."""
+    async def instances_with_news(self) -> list[str]:
+        """The instances with records a poll would act on, whatever their agents were told:
+        Pending ones not yet delivered (this run), and Stopping ones. Each controller asks every
+        second or so, so that a lost wake-up (see broker.py) delays a delivery or a stop by that
+        much, never past the delivery timeout; it must stay cheap however many records are in
+        other states. (A delivered record whose answer was lost needs no wake-up: its agent's
+        next poll does not list it, and the poll looks; see notifier.py.)"""
 
     @abc.abstractmethod
     async def records_to_cancel(self, instance_id: str, invoke_ids: Sequence[str]) -> list[str]:

@@ -396,8 +396,8 @@ class SqliteStore(Store):
     ) -> list[Delivery]:
         return await self._run(fleet.claim_deliveries, instance_id, now, lease, limit, holding)
 
-    async def instances_with_news(self, now: float) -> list[str]:
-        return await self._run(fleet.instances_with_news, now)
+    async def instances_with_news(self) -> list[str]:
+        return await self._run(fleet.instances_with_news)
 
     async def records_to_cancel(self, instance_id: str, invoke_ids: Sequence[str]) -> list[str]:
         if not invoke_ids:

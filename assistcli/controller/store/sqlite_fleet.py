@@ -262,11 +262,10 @@ def claim_deliveries(
     return deliveries
 
 
-def instances_with_news(c: sqlite3.Connection, now: float) -> list[str]:
+def instances_with_news(c: sqlite3.Connection) -> list[str]:
     rows = c.execute(  # the targets_pending index: (status, creation_time)
-        "SELECT DISTINCT instance_id FROM targets WHERE status = 'Stopping' OR "
-        "(status = 'Pending' AND (lease_until IS NULL OR lease_until < ?))",
-        (now,),
+        "SELECT DISTINCT instance_id FROM targets "
+        "WHERE status = 'Stopping' OR (status = 'Pending' AND lease_until IS NULL)"
     )
     return [row[0] for row in rows]
 
