@@ -15,7 +15,7 @@ from assistcli.controller import content
 from assistcli.controller.agent_http import AgentRequest
 from assistcli.controller.context import Context
 from assistcli.controller.ids import new_id, new_secret
-from assistcli.controller.models import Activation, Delivery, Instance
+from assistcli.controller.models import Activation, Delivery, Instance, Invocation
 from assistcli.controller.sessions import Session, secret_hash
 from assistcli.errors import ApiError
 
@@ -49,23 +49,13 @@ async def authenticated(ctx: Context, request: AgentRequest) -> Session:
 # Registration -------------------------------------------------------------------------------
 async def register(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     asked = read(request, proto.Registration.from_wire)
-    activation = await ctx.store.get_activation(asked.activation_id)
-    if activation is None:
-        raise ApiError("InvalidActivationId.NotFound")
-    _check_activation(ctx, activation, asked.activation_code, request)
-    facts = asked.facts
-    secret = new_secret(43)
-    instance = Instance(
-        instance_id=new_id("mi-"),
-        instance_name=asked.instance_name or facts.hostname or "instance",
-        registration_time=ctx.now,
-        activation_id=activation.activation_id,
-        secret_hash=secret_hash(secret),
-        resource_group_id=activation.resource_group_id,
-        intranet_ip=request.client_host,
-        **{k: v for k, v in facts.to_wire().items() if k != "boot_id"},
+    activation = await admitted(
+        ctx, asked.activation_id, asked.activation_code, request.client_host
     )
-    numbered = None if asked.instance_name else (activation.instance_name or None)
+    secret = new_secret(43)
+    instance, numbered = new_instance(
+        ctx, activation, asked.instance_name, asked.facts, request.client_host, secret_hash(secret)
+    )
     if not await ctx.store.register_instance(instance, numbered):
         raise ApiError("Activation.InstanceCountExceeded")
     return {
@@ -75,19 +65,45 @@ async def register(ctx: Context, request: AgentRequest) -> dict[str, Any]:
     }
 
 
-def _check_activation(
-    ctx: Context, activation: Activation, code: str, request: AgentRequest
-) -> None:
+async def admitted(ctx: Context, activation_id: str, code: str, client_host: str) -> Activation:
+    """The activation a registration names, when it lets this machine in (any agent's)."""
+    activation = await ctx.store.get_activation(activation_id)
+    if activation is None:
+        raise ApiError("InvalidActivationId.NotFound")
     if not hmac.compare_digest(activation.code_hash, secret_hash(code)):
         raise ApiError("Activation.InvalidCode")
     if activation.disabled:
         raise ApiError("Activation.Disabled")
     if ctx.now > activation.creation_time + activation.time_to_live_hours * 3600:
         raise ApiError("Activation.Expired")
-    if activation.ip_address_range and request.client_host:
+    if activation.ip_address_range and client_host:
         network = ipaddress.ip_network(activation.ip_address_range, strict=False)
-        if ipaddress.ip_address(request.client_host) not in network:
+        if ipaddress.ip_address(client_host) not in network:
             raise ApiError("Activation.IpNotAllowed")
+    return activation
+
+
+def new_instance(
+    ctx: Context,
+    activation: Activation,
+    name: str,
+    facts: proto.HostFacts,
+    client_host: str,
+    secret_digest: str,
+) -> tuple[Instance, str | None]:
+    """The instance a registration through `activation` makes, and the prefix it is numbered
+    with when the agent asks for no name (see Store.register_instance)."""
+    instance = Instance(
+        instance_id=new_id("mi-"),
+        instance_name=name or facts.hostname or "instance",
+        registration_time=ctx.now,
+        activation_id=activation.activation_id,
+        secret_hash=secret_digest,
+        resource_group_id=activation.resource_group_id,
+        intranet_ip=client_host,
+        **{k: v for k, v in facts.to_wire().items() if k != "boot_id"},
+    )
+    return instance, None if name else (activation.instance_name or None)
 
 
 # Delivery -------------------------------------------------------------------------------------
@@ -164,26 +180,36 @@ def _task(ctx: Context, delivery: Delivery) -> proto.Task:
             timeout=inv.timeout,
             file=file,
         )
-    builtins = {
-        "ACS::InstanceId": instance.instance_id,
-        "ACS::InstanceName": instance.instance_name,
-        "ACS::InvokeId": inv.invoke_id,
-        "ACS::CommandId": inv.command_id,
-        "ACS::RegionId": inv.region_id,
-    }
+    values = builtins(inv, instance)
     return proto.Task(
         invoke_id=inv.invoke_id,
         run=delivery.target.run,
         command_type=inv.command_type,
-        script=content.render(inv.content, {**builtins, **(inv.parameters or {})}),
+        script=script(inv, instance),
         timeout=inv.timeout,
         working_dir=inv.working_dir,
         username=inv.username,
         output_cap=ctx.settings.output_cap,  # all of it streamed, to be kept
         termination_mode=inv.termination_mode or "ProcessTree",
         # The agent fills in {{ACS::ScriptFileName}}, the script file it writes.
-        launcher=content.render(inv.launcher.encode(), builtins).decode(),
+        launcher=content.render(inv.launcher.encode(), values).decode(),
     )
+
+
+def builtins(inv: Invocation, instance: Instance) -> dict[str, str]:
+    """The values of the built-in parameters ({{ACS::InstanceId}} ...) on an instance."""
+    return {
+        "ACS::InstanceId": instance.instance_id,
+        "ACS::InstanceName": instance.instance_name,
+        "ACS::InvokeId": inv.invoke_id,
+        "ACS::CommandId": inv.command_id,
+        "ACS::RegionId": inv.region_id,
+    }
+
+
+def script(inv: Invocation, instance: Instance) -> bytes:
+    """The invocation's script on an instance, its parameters substituted."""
+    return content.render(inv.content, {**builtins(inv, instance), **(inv.parameters or {})})
 
 
 async def report(ctx: Context, request: AgentRequest) -> dict[str, Any]:

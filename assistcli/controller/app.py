@@ -31,6 +31,7 @@ from assistcli.controller.errorpage import ERRORS_PAGE, HTML_TYPE
 from assistcli.controller.errorpage import page as errors_page
 from assistcli.controller.ids import request_id
 from assistcli.controller.lifecycle import lifetime
+from assistcli.controller.luban.routes import routes as official_agent_routes
 from assistcli.controller.notifier import Notifier
 from assistcli.controller.rendering import Reply, render
 from assistcli.controller.responses import error_response, json_response, outcome
@@ -180,6 +181,7 @@ def create_app(
         Route(ERRORS_PAGE, lambda _: Response(errors_page(), media_type=HTML_TYPE)),
         Route(CA_PATH, ca_certificate),
         Route(AGENT_PACKAGE_PATH, agent_download),
+        *official_agent_routes(context),  # Alibaba's own agent, under /luban/
     ]
     api = Starlette(
         routes=routes,

@@ -293,3 +293,31 @@ class TokenResult:
     token: str
     claimed_at: float  # the write fails if the claim was taken over meanwhile
     result: str  # JSON
+
+
+@dataclass(frozen=True, slots=True)
+class AgentKey:
+    """What checks the requests of Alibaba's own agent (aliyun-service): it signs each with the
+    key it registered, over its machine id, which it sends only at registration."""
+
+    machine_id: str
+    public_key: str  # PEM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """A report of Alibaba's agent. It names the run by the task's version and the run's start
+    (ms since the epoch, 0 when nothing started), not by a run number: every run of a
+    periodic task, which the agent schedules itself, has the same task id and version."""
+
+    invoke_id: str
+    version: int  # the run it was handed out as; 0: the record's current run
+    start_ms: int
+    event: str  # output | finished
+    time: float
+    output: bytes = b""
+    status: str = ""
+    exit_code: int | None = None
+    error_code: str = ""
+    error_info: str = ""
+    dropped: int = 0

@@ -14,6 +14,7 @@ from assistcli.api.agent import Report
 from assistcli.controller.models import (
     AccessKey,
     Activation,
+    AgentKey,
     Command,
     CommandFilter,
     Delivery,
@@ -28,6 +29,7 @@ from assistcli.controller.models import (
     PageRequest,
     Result,
     ResultFilter,
+    RunReport,
     Tag,
     Target,
     TokenClaim,
@@ -335,6 +337,38 @@ class Store(abc.ABC):
         """Forget up to `limit` chunks of kept output written before `before`; returns how many
         (callers repeat until fewer than `limit` go)."""
 
+    # Alibaba's agent (aliyun-service) ------------------------------------------------------------
+    @abc.abstractmethod
+    async def register_keyed_instance(
+        self, instance: Instance, prefix: str | None, key: AgentKey
+    ) -> bool:
+        """As register_instance, for an instance running Alibaba's agent: with the key its
+        agent signs with, in the same transaction. From then on its periodic records run on
+        the agent's own schedule: fires start no run there, its reports do (apply_run_reports).
+        Deregistering the instance forgets the key."""
+
+    @abc.abstractmethod
+    async def get_agent_key(self, instance_id: str) -> AgentKey | None:
+        """The key of a registered instance running Alibaba's agent, else None."""
+
+    @abc.abstractmethod
+    async def agent_schedules(self, instance_id: str) -> list[Result]:
+        """The instance's Period records neither stopped nor over, oldest first."""
+
+    @abc.abstractmethod
+    async def records_to_stop(self, instance_id: str, stopped_since: float) -> list[Result]:
+        """The instance's Stopping records, and its Period records stopped at or after
+        `stopped_since`, oldest first."""
+
+    @abc.abstractmethod
+    async def apply_run_reports(
+        self, instance_id: str, reports: Sequence[RunReport], now: float, output_limit: int
+    ) -> None:
+        """Apply reports of Alibaba's agent as apply_reports does. The first report of a new
+        (task, start) starts its run: of a Period record, the record's next run (unless it was
+        stopped); else the run it was handed out as. An ending report is applied once however
+        often it is repeated; reports of other instances' records change nothing."""
+
     # Schedules ------------------------------------------------------------------------------------
     @abc.abstractmethod
     async def due_targets(self, now: float, limit: int) -> list[Result]:
@@ -348,8 +382,10 @@ class Store(abc.ABC):
     async def record_fires(self, fires: Sequence[Fire], now: float) -> list[Fire]:
         """Handle each fire exactly once, keyed by (invocation, instance, fire time): record its
         outcome, move the record's next fire on and, for outcome `run`, start the record's next
-        run (Pending, a new run number, a history row). A fire already recorded (after a restart,
-        or by another controller) changes nothing. Returns the fires that started a run."""
+        run (Pending, a new run number, a history row); on an instance whose agent schedules
+        itself (see register_keyed_instance) the outcome becomes `agent` and no run starts. A
+        fire already recorded (after a restart, or by another controller) changes nothing.
+        Returns the fires that started a run."""
 
     @abc.abstractmethod
     async def fire_reboots(self, instance_id: str, boot_id: str, now: float) -> list[str]:

@@ -19,6 +19,7 @@ from assistcli.api.agent import Report
 from assistcli.controller.models import (
     AccessKey,
     Activation,
+    AgentKey,
     Command,
     CommandFilter,
     Delivery,
@@ -33,6 +34,7 @@ from assistcli.controller.models import (
     PageRequest,
     Result,
     ResultFilter,
+    RunReport,
     Tag,
     Target,
     TokenClaim,
@@ -40,6 +42,7 @@ from assistcli.controller.models import (
 )
 from assistcli.controller.store import sqlite_admin as admin
 from assistcli.controller.store import sqlite_fleet as fleet
+from assistcli.controller.store import sqlite_official as official
 from assistcli.controller.store import sqlite_output as output
 from assistcli.controller.store import sqlite_schedule as schedule
 from assistcli.controller.store import sqlite_tags as tagging
@@ -425,6 +428,27 @@ class SqliteStore(Store):
 
     async def purge_output(self, before: float, limit: int) -> int:
         return await self._run(output.purge, before, limit)
+
+    # Alibaba's agent (aliyun-service) ------------------------------------------------------------
+    async def register_keyed_instance(
+        self, instance: Instance, prefix: str | None, key: AgentKey
+    ) -> bool:
+        return await self._run(official.register, instance, prefix, key)
+
+    async def get_agent_key(self, instance_id: str) -> AgentKey | None:
+        return await self._run(official.key_of, instance_id)
+
+    async def agent_schedules(self, instance_id: str) -> list[Result]:
+        return await self._run(official.schedules, instance_id)
+
+    async def records_to_stop(self, instance_id: str, stopped_since: float) -> list[Result]:
+        return await self._run(official.to_stop, instance_id, stopped_since)
+
+    async def apply_run_reports(
+        self, instance_id: str, reports: Sequence[RunReport], now: float, output_limit: int
+    ) -> None:
+        if reports:
+            await self._run(official.apply_reports, instance_id, reports, now, output_limit)
 
     # Schedules ------------------------------------------------------------------------------------
     async def due_targets(self, now: float, limit: int) -> list[Result]:

@@ -57,6 +57,8 @@ def record_fires(c: sqlite3.Connection, fires: Sequence[Fire], now: float) -> li
     """Handle each fire once; returns the fires that started a run."""
     started = []
     for fire in fires:
+        if fire.outcome == "run" and schedules_itself(c, fire.instance_id):
+            fire.outcome = "agent"  # it runs on the agent's clock: its first report starts it
         fresh = c.execute(
             "INSERT OR IGNORE INTO fires VALUES (?, ?, ?, ?, ?)",
             (fire.invoke_id, fire.instance_id, fire.fire_time, now, fire.outcome),
@@ -72,6 +74,13 @@ def record_fires(c: sqlite3.Connection, fires: Sequence[Fire], now: float) -> li
             started.append(fire)
     refresh_status(c, {f.invoke_id for f in fires})
     return started
+
+
+def schedules_itself(c: sqlite3.Connection, instance_id: str) -> bool:
+    """Whether the instance runs Alibaba's agent, which runs periodic tasks itself (see
+    sqlite_official.py)."""
+    found = c.execute("SELECT 1 FROM agent_keys WHERE instance_id = ?", (instance_id,))
+    return found.fetchone() is not None
 
 
 def start_run(c: sqlite3.Connection, invoke_id: str, instance_id: str, now: float) -> None:
