@@ -1,7 +1,9 @@
 """The wake-up channel of Alibaba's agent: the WebSocket it opens at `/luban/notify_server`.
 
 When the controller hears news for the instance (work to run or to stop, see notifier.py), it
-sends `kick_vm`, and the agent fetches its task list. Only that frame is ever sent: a frame of
+sends `kick_vm`, and the agent fetches its task list: at once when the agent has fetched since the
+last kick, else no sooner than KICK_GAP after it (news heard while a kick is still unanswered is
+most often the same work, which that fetch takes). Only that frame is ever sent: a frame of
 two words (`kick_vm task`) stops the agent reading the connection until it restarts, and the
 `kick_vm agent ...` frames stop, uninstall or deregister it. The agent answers each frame
 (`accept:kick_vm`); those answers and its pings need nothing more.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 
 from starlette.websockets import WebSocket
 
@@ -21,11 +24,39 @@ from assistcli.controller.luban.identity import Identity
 logger = logging.getLogger(__name__)
 
 KICK = "kick_vm"
-KICK_GAP = 2.0  # seconds between kicks: the store's news of an instance comes every second
+KICK_GAP = 2.0  # seconds between kicks the agent has not answered by fetching
 POLICY_VIOLATION, GOING_AWAY = 1008, 1001
 
 
-async def serve(call: Call, websocket: WebSocket, identity: Identity) -> None:
+class Fetches:
+    """When the agents connected to this controller's WebSocket last fetched their task list
+    (the loop's clock), so that a kick they answered already does not hold back the next."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._connections: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def watching(self, instance_id: str) -> Iterator[None]:
+        self._connections[instance_id] = self._connections.get(instance_id, 0) + 1
+        self._last.setdefault(instance_id, 0.0)
+        try:
+            yield
+        finally:
+            self._connections[instance_id] -= 1
+            if not self._connections[instance_id]:
+                del self._connections[instance_id], self._last[instance_id]
+
+    def fetched(self, instance_id: str) -> None:
+        if instance_id in self._last:
+            self._last[instance_id] = asyncio.get_running_loop().time()
+
+    def since(self, instance_id: str, moment: float) -> bool:
+        """Whether the agent fetched after `moment`."""
+        return self._last.get(instance_id, 0.0) > moment
+
+
+async def serve(call: Call, websocket: WebSocket, identity: Identity, fetches: Fetches) -> None:
     try:
         instance_id = await identity.verify(call)
     except Exception as error:
@@ -38,8 +69,8 @@ async def serve(call: Call, websocket: WebSocket, identity: Identity) -> None:
     hears = asyncio.ensure_future(websocket.receive())
     loop = asyncio.get_running_loop()
     try:
-        with notifier.subscribe(instance_id) as woken:
-            kicked = 0.0
+        with notifier.subscribe(instance_id) as woken, fetches.watching(instance_id):
+            kicked = -KICK_GAP
             while True:
                 waiting = asyncio.ensure_future(woken.wait())
                 await asyncio.wait({waiting, hears}, return_when=asyncio.FIRST_COMPLETED)
@@ -52,7 +83,8 @@ async def serve(call: Call, websocket: WebSocket, identity: Identity) -> None:
                 if notifier.stopping:
                     await websocket.close(GOING_AWAY)
                     return
-                await asyncio.sleep(max(0.0, kicked + KICK_GAP - loop.time()))
+                if not fetches.since(instance_id, kicked):
+                    await asyncio.sleep(max(0.0, kicked + KICK_GAP - loop.time()))
                 woken.clear()  # before looking: news from now on wakes it again
                 if await ctx.store.get_agent_key(instance_id) is None:  # deregistered
                     await websocket.close(POLICY_VIOLATION)

@@ -50,7 +50,14 @@ UNSIGNED: dict[str, tuple[str, Handler]] = {
 
 
 def routes(context: Callable[[], Context]) -> list[BaseRoute]:
-    identity = Identity()
+    identity, fetches = Identity(), notify.Fetches()
+
+    async def task_list(call: Call) -> Response:
+        listed = await tasks.task_list(call)
+        fetches.fetched(call.instance_id)  # after its look: the kick it answered is spent
+        return listed
+
+    signed_routes = {**SIGNED, "/api/v1/task/list": ("POST", task_list)}
 
     def endpoint(handler: Handler, signed: bool) -> Callable[[Request], object]:
         async def serve(request: Request) -> Response:
@@ -72,11 +79,11 @@ def routes(context: Callable[[], Context]) -> list[BaseRoute]:
         return serve
 
     async def notify_server(websocket: WebSocket) -> None:
-        await notify.serve(Call(context(), websocket, {}, b""), websocket, identity)
+        await notify.serve(Call(context(), websocket, {}, b""), websocket, identity, fetches)
 
     found: list[BaseRoute] = [
         Route(PREFIX + path, endpoint(handler, signed), methods=[method])
-        for signed, table in ((True, SIGNED), (False, UNSIGNED))
+        for signed, table in ((True, signed_routes), (False, UNSIGNED))
         for path, (method, handler) in table.items()
     ]
     found.append(WebSocketRoute(f"{PREFIX}/notify_server", notify_server))
