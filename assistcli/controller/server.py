@@ -248,6 +248,9 @@ def is_loopback(host: str) -> bool:
         return False  # a name: it may resolve to anything
 
 
+CLOSE_GRACE = 0.5  # seconds for a connection closed at stop to see its peer's answer
+
+
 class ControllerServer(uvicorn.Server):
     """uvicorn's server, which answers held polls as it stops.
 
@@ -260,7 +263,16 @@ class ControllerServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.front.stop()  # before uvicorn waits for connections: they close once answered
-        await super().shutdown(sockets)
+        stopping = asyncio.ensure_future(super().shutdown(sockets))
+        await asyncio.wait({stopping}, timeout=CLOSE_GRACE)
+        # A TLS connection being closed waits for its peer's close_notify. Alibaba's agent sends
+        # it 5 s after its WebSocket closed, and reconnects 6 s after: waiting for it would
+        # hold up a restart until the agent finds no controller and stops listening for 30 min.
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)  # asyncio's or uvloop's
+            if transport is not None and transport.is_closing():
+                transport.abort()
+        await stopping
 
 
 def serve(settings: Settings) -> None:
