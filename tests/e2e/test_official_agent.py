@@ -5,11 +5,14 @@ against the recorded exchanges."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -210,6 +213,32 @@ def test_periodic_tasks_run_on_the_agents_schedule(ctl: Controller, agent: Offic
     listed = agent.task_list()
     assert invoke_id in [s["task"]["taskID"] for s in listed["stop"]]
     assert invoke_id not in [r["task"]["taskID"] for r in listed["run"]]
+
+
+def test_the_controllers_fires_for_the_agents_schedules_are_not_logged_as_skipped(
+    ctl: Controller, agent: OfficialAgent
+) -> None:
+    moment = datetime.fromtimestamp(time.time() + 3, UTC)
+    invoke_id = run_script(
+        ctl,
+        agent.instance_id,
+        "echo at",
+        RepeatMode="Period",
+        Frequency=f"at({moment:%Y-%m-%d %H:%M:%S} UTC)",
+    )
+    entry = run_entry(agent, invoke_id)
+    assert (entry["repeat"], entry["task"]["cron"]) == ("At", f"at({moment:%Y-%m-%dT%H:%M:%S})")
+    # The agent runs it on its own clock; the controller's fire only notes the moment. It was
+    # logged as "skipped 1 fires: ... 1 while the previous run was still going".
+    wait_for(lambda: fires(ctl, invoke_id) == ["agent"], timeout=15)
+    assert "skipped" not in ctl.log()
+
+
+def fires(ctl: Controller, invoke_id: str) -> list[str]:
+    """What the controller's scheduler did at each moment of the record."""
+    with contextlib.closing(sqlite3.connect(ctl.data_dir / "assist.db")) as db:
+        rows = db.execute("SELECT outcome FROM fires WHERE invoke_id = ?", (invoke_id,))
+        return [outcome for (outcome,) in rows]
 
 
 def test_send_file(ctl: Controller, agent: OfficialAgent) -> None:
