@@ -330,6 +330,26 @@ def test_a_controller_stops_at_once_with_the_agent_connected(
         tls.close()
 
 
+def test_a_modified_schedule_reaches_the_agent_at_once(
+    ctl: Controller, agent: OfficialAgent
+) -> None:
+    from websockets.sync.client import connect
+
+    invoke_id = run_script(
+        ctl, agent.instance_id, "echo tick", RepeatMode="Period", Frequency="rate(5m)"
+    )
+    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
+    with connect(
+        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
+    ) as ws:
+        held = run_entry(agent, invoke_id, "startup")
+        api(ctl).call("ModifyInvocationAttribute", {"InvokeId": invoke_id, "Frequency": "rate(7m)"})
+        assert ws.recv(timeout=5) == "kick_vm"  # the agent holds the old schedule: it was not told
+        entry = run_entry(agent, invoke_id)
+    assert entry["task"]["cron"] == "rate(7m)"
+    assert entry["task"]["invokeVersion"] != held["task"]["invokeVersion"]  # replaces the old
+
+
 def test_an_unsigned_websocket_is_refused(agent: OfficialAgent) -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect

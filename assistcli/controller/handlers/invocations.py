@@ -224,6 +224,9 @@ async def modify_invocation_attribute(ctx: Context, args: Args) -> dict[str, Any
     added = await _added_instances(ctx, invocation, args.strings("InstanceId"))
     await ctx.store.modify_invocation(invocation, arm(invocation, added, ctx.now))
     ctx.notifier.schedules_changed.set()
+    # Alibaba's agent holds the schedule itself: it must fetch the new one (agentd's just look).
+    holding = {t.instance_id for t in invocation.targets}
+    ctx.notifier.notify(holding | {instance.instance_id for instance in added})
     return {"CommandId": invocation.command_id}
 
 
