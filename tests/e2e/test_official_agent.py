@@ -350,6 +350,30 @@ def test_a_modified_schedule_reaches_the_agent_at_once(
     assert entry["task"]["invokeVersion"] != held["task"]["invokeVersion"]  # replaces the old
 
 
+def test_deregistering_tells_the_agent_to_forget_its_identity(
+    ctl: Controller, agent: OfficialAgent
+) -> None:
+    """Else it keeps its keys and runs the periodic tasks it holds until it restarts, its
+    reports refused."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
+    with connect(
+        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
+    ) as ws:
+        api(ctl).call("DeregisterManagedInstance", {"InstanceId": agent.instance_id})
+        assert ws.recv(timeout=5) == "kick_vm agent deregister"
+        # Before it answers, the agent asks to deregister, signed with the key it registered.
+        assert agent.post("/luban/api/instance/deregister").json()["code"] == 200
+        ws.send("unknow:kick_vm agent deregister")
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+    assert agent.heart_beat().json()["errCode"] == "Agent.NotRegistered"
+    again = agent.post("/luban/api/instance/deregister")  # only once
+    assert (again.status_code, again.json()["errCode"]) == (401, "Agent.NotRegistered")
+
+
 def test_an_unsigned_websocket_is_refused(agent: OfficialAgent) -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect

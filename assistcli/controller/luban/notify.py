@@ -3,10 +3,13 @@
 When the controller hears news for the instance (work to run or to stop, see notifier.py), it
 sends `kick_vm`, and the agent fetches its task list: at once when the agent has fetched since the
 last kick, else no sooner than KICK_GAP after it (news heard while a kick is still unanswered is
-most often the same work, which that fetch takes). Only that frame is ever sent: a frame of
-two words (`kick_vm task`) stops the agent reading the connection until it restarts, and the
-`kick_vm agent ...` frames stop, uninstall or deregister it. The agent answers each frame
-(`accept:kick_vm`); those answers and its pings need nothing more.
+most often the same work, which that fetch takes). A frame of two words (`kick_vm task`) would
+stop the agent reading the connection until it restarts, and `kick_vm agent stop|remove` stop or
+uninstall it: they are never sent. When the instance is deregistered (DeregisterManagedInstance)
+the agent is sent `kick_vm agent deregister`: it asks to deregister (its last signed request,
+answered yes), deletes its identity and restarts its service, which also ends the periodic tasks
+it holds in memory. The agent answers each frame (`accept:kick_vm`, `unknow:` for that one);
+those answers and its pings need nothing more.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from assistcli.controller.luban.identity import Identity
 logger = logging.getLogger(__name__)
 
 KICK = "kick_vm"
+DEREGISTER = "kick_vm agent deregister"
 KICK_GAP = 2.0  # seconds between kicks the agent has not answered by fetching
+DEPARTURE_WAIT = 10.0  # seconds for the agent told to deregister to ask and answer
 POLICY_VIOLATION, GOING_AWAY = 1008, 1001
 
 
@@ -65,6 +70,10 @@ async def serve(call: Call, websocket: WebSocket, identity: Identity, fetches: F
         return
     ctx = call.ctx
     notifier = ctx.notifier
+    key = await ctx.store.get_agent_key(instance_id)
+    if key is None:  # deregistered since
+        await websocket.close(POLICY_VIOLATION)
+        return
     await websocket.accept()
     hears = asyncio.ensure_future(websocket.receive())
     loop = asyncio.get_running_loop()
@@ -87,7 +96,12 @@ async def serve(call: Call, websocket: WebSocket, identity: Identity, fetches: F
                     await asyncio.sleep(max(0.0, kicked + KICK_GAP - loop.time()))
                 woken.clear()  # before looking: news from now on wakes it again
                 if await ctx.store.get_agent_key(instance_id) is None:  # deregistered
-                    await websocket.close(POLICY_VIOLATION)
+                    identity.departing(instance_id, key, ctx.now)
+                    await websocket.send_text(DEREGISTER)
+                    # It answers once it has asked to deregister (its request times out in 5 s).
+                    await asyncio.wait({hears}, timeout=DEPARTURE_WAIT)
+                    if not hears.done() or hears.result()["type"] != "websocket.disconnect":
+                        await websocket.close(POLICY_VIOLATION)
                     return
                 await websocket.send_text(KICK)
                 kicked = loop.time()

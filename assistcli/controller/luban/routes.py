@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket
 from assistcli.controller.bodies import read_body
 from assistcli.controller.context import Context
 from assistcli.controller.luban import enroll, notify, reports, status, tasks
-from assistcli.controller.luban.calls import Call, Handler, refusal, refused
+from assistcli.controller.luban.calls import Call, Handler, ok, refusal, refused
 from assistcli.controller.luban.identity import Identity
 from assistcli.errors import ApiError
 
@@ -24,8 +24,9 @@ logger = logging.getLogger(__name__)
 PREFIX = "/luban"
 MAX_BODY = 1024 * 1024  # the largest is a report's last output, at most logQuota (24 KB)
 
+DEREGISTER = "/api/instance/deregister"
 SIGNED: dict[str, tuple[str, Handler]] = {
-    "/api/instance/deregister": ("POST", enroll.deregister),
+    DEREGISTER: ("POST", enroll.deregister),
     "/api/heart-beat": ("GET", status.heart_beat),
     "/api/v1/task/list": ("POST", tasks.task_list),
     **{
@@ -57,9 +58,18 @@ def routes(context: Callable[[], Context]) -> list[BaseRoute]:
         fetches.fetched(call.instance_id)  # after its look: the kick it answered is spent
         return listed
 
-    signed_routes = {**SIGNED, "/api/v1/task/list": ("POST", task_list)}
+    async def deregister(call: Call) -> Response:
+        if identity.departed(call.instance_id):  # deregistered, and its agent told so
+            return ok(call)
+        return await enroll.deregister(call)
 
-    def endpoint(handler: Handler, signed: bool) -> Callable[[Request], object]:
+    signed_routes = {
+        **SIGNED,
+        "/api/v1/task/list": ("POST", task_list),
+        DEREGISTER: ("POST", deregister),
+    }
+
+    def endpoint(handler: Handler, signed: bool, path: str) -> Callable[[Request], object]:
         async def serve(request: Request) -> Response:
             def too_large(limit: int) -> ApiError:
                 return refusal(413, "InvalidParameter", f"The body is over {limit} bytes.")
@@ -69,7 +79,7 @@ def routes(context: Callable[[], Context]) -> list[BaseRoute]:
                 query = dict(parse_qsl(request.url.query, keep_blank_values=True))
                 call = Call(context(), request, query, body)
                 if signed:
-                    call.instance_id = await identity.verify(call)
+                    call.instance_id = await identity.verify(call, path == DEREGISTER)
                 return await handler(call)
             except ApiError as error:
                 if error.status >= 500:
@@ -82,7 +92,7 @@ def routes(context: Callable[[], Context]) -> list[BaseRoute]:
         await notify.serve(Call(context(), websocket, {}, b""), websocket, identity, fetches)
 
     found: list[BaseRoute] = [
-        Route(PREFIX + path, endpoint(handler, signed), methods=[method])
+        Route(PREFIX + path, endpoint(handler, signed, path), methods=[method])
         for signed, table in ((True, signed_routes), (False, UNSIGNED))
         for path, (method, handler) in table.items()
     ]
