@@ -362,11 +362,14 @@ def test_deregistering_tells_the_agent_to_forget_its_identity(
     with connect(
         url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
     ) as ws:
+        recorded = fixture("60")
+        frame, reply = (f["data"] for f in recorded["frames"])
         api(ctl).call("DeregisterManagedInstance", {"InstanceId": agent.instance_id})
-        assert ws.recv(timeout=5) == "kick_vm agent deregister"
+        assert ws.recv(timeout=5) == frame
         # Before it answers, the agent asks to deregister, signed with the key it registered.
-        assert agent.post("/luban/api/instance/deregister").json()["code"] == 200
-        ws.send("unknow:kick_vm agent deregister")
+        done = agent.post("/luban/api/instance/deregister").json()
+        assert set(done) == set(recorded["answer"]["json"]) and done["code"] == 200
+        ws.send(reply)
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=5)
     assert agent.heart_beat().json()["errCode"] == "Agent.NotRegistered"
