@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # What the one-file agent is built from; it must run on Python 3.8 (checked statically by vermin).
 # The same list is SOURCES in assistcli/controller/agent_package.py (a unit test compares them).
-AGENT_SOURCES := agentd assistcli/__init__.py assistcli/api/agent.py assistcli/api/wire.py
+AGENT_SOURCES := agentd assistcli/__init__.py assistcli/api/agent.py assistcli/api/status.py assistcli/api/wire.py
 
 .PHONY: install lint typecheck test test-faults unit e2e bench demo docs completions agent clean
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from assistcli.api.spec import Action, Kind, Param
+from assistcli.api.status import RepeatMode
 
 API_VERSION = "2014-05-26"
 
@@ -17,7 +18,7 @@ API_VERSION = "2014-05-26"
 IGNORED_PARAMS = frozenset({"OwnerId", "OwnerAccount", "ResourceOwnerId", "ResourceOwnerAccount"})
 
 COMMAND_TYPES = ("RunShellScript", "RunPowerShellScript", "RunBatScript")
-REPEAT_MODES = ("Once", "Period", "NextRebootOnly", "EveryReboot", "DryRun")
+REPEAT_MODES = tuple(mode.value for mode in RepeatMode)
 PAGE_SIZE_MAX = 50
 
 REGION_ID = Param(name="RegionId", required=True, help="Region ID, e.g. cn-hangzhou.")

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from assistcli.api import wire
+from assistcli.api.status import REPORTABLE
 
 PREFIX = "/agent/v1"
 REGISTER, POLL, REPORT = f"{PREFIX}/register", f"{PREFIX}/poll", f"{PREFIX}/report"
@@ -45,7 +46,7 @@ EVENTS = ("started", "output", "finished")
 # The interpreter each command type needs; agents report which ones their host has.
 INTERPRETERS = {"RunShellScript": "sh", "RunPowerShellScript": "powershell", "RunBatScript": "cmd"}
 # Per-instance outcomes an agent may report for a run.
-FINAL_STATUSES = ("Success", "Failed", "Invalid", "Timeout", "Error", "Terminated")
+FINAL_STATUSES = tuple(status.value for status in REPORTABLE)
 
 # Bounds of what agents send.
 EARLIEST = 946684800.0  # 2000-01-01T00:00:00Z: no report is older than this protocol

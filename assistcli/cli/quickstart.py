@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from assistcli.api import status as st
 from assistcli.cli.controller import DATA_DIR
 from assistcli.cli.daemon import LISTEN, launch
 from assistcli.cli.exits import CliError
@@ -129,8 +130,7 @@ def _first_command(client: ApiClient, instance_id: str, console: Console) -> str
             "DescribeInvocationResults", {"InvokeId": invoke_id, "ContentEncoding": "PlainText"}
         )
         results = answer["Invocation"]["InvocationResults"]["InvocationResult"]
-        active = ("Pending", "Scheduled", "Running", "Stopping")
-        return [] if any(r["InvocationStatus"] in active for r in results) else results
+        return [] if any(not st.is_terminal(r["InvocationStatus"]) for r in results) else results
 
     table = Table("InstanceId", "InvocationStatus", "ExitCode", "Output", title=invoke_id)
     for result in _until(finished, f"{invoke_id} to finish"):

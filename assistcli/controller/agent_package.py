@@ -23,7 +23,13 @@ from pathlib import Path, PurePosixPath
 # What the agent is built from, relative to the project's root: a package directory stands for
 # every module in it. The Makefile's AGENT_SOURCES (checked by vermin for Python 3.8) must match;
 # a unit test holds them together.
-SOURCES = ("agentd", "assistcli/__init__.py", "assistcli/api/agent.py", "assistcli/api/wire.py")
+SOURCES = (
+    "agentd",
+    "assistcli/__init__.py",
+    "assistcli/api/agent.py",
+    "assistcli/api/status.py",
+    "assistcli/api/wire.py",
+)
 
 FILENAME = "agentd.pyz"
 SHEBANG = b"#!/usr/bin/env python3\n"

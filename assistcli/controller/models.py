@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from assistcli.api.agent import HostFacts
+from assistcli.api.status import InvocationStatus, LegacyStatus, RecordStatus, RepeatMode
 
 Tag = tuple[str, str]
 
@@ -48,7 +49,7 @@ class Target:
 
     invoke_id: str
     instance_id: str
-    status: str
+    status: RecordStatus
     creation_time: float
     start_time: float | None = None
     update_time: float | None = None
@@ -104,7 +105,7 @@ class Invocation:
     creation_time: float
     command_description: str = ""
     parameters: dict[str, str] | None = None
-    repeat_mode: str = "Once"
+    repeat_mode: RepeatMode = RepeatMode.ONCE
     frequency: str = ""
     timeout: int = 60
     username: str = ""
@@ -116,8 +117,8 @@ class Invocation:
     oss_output_delivery: str = ""
     windows_password_name: str = ""
     resource_group_id: str = ""
-    status: str = "Pending"
-    legacy_status: str = "Running"
+    status: InvocationStatus = InvocationStatus.PENDING
+    legacy_status: LegacyStatus = LegacyStatus.RUNNING
     stop_time: float | None = None
     kind: str = "command"  # or "file" for SendFile tasks
     region_id: str = ""

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from assistcli.api import status as st
+from assistcli.api.status import RecordStatus, RepeatMode
 from assistcli.controller import frequency
 from assistcli.controller.models import Fire, Instance, Invocation, Target
 from assistcli.controller.notifier import Notifier
@@ -55,7 +56,7 @@ def plan(target: Target, invocation: Invocation, now: float, grace: float) -> Fi
     following = trigger.next_fire(utc(now))
     if now - latest.timestamp() > grace:
         outcome = "late"
-    elif target.status in (st.PENDING, st.RUNNING, st.STOPPING):
+    elif target.status in (RecordStatus.PENDING, RecordStatus.RUNNING, RecordStatus.STOPPING):
         outcome = "busy"
     else:
         outcome = "run"
@@ -125,16 +126,16 @@ def arm(invocation: Invocation, instances: list[Instance], now: float) -> list[T
         target = Target(
             invoke_id=invocation.invoke_id,
             instance_id=instance.instance_id,
-            status=st.PENDING,
+            status=RecordStatus.PENDING,
             creation_time=now,
         )
-        if invocation.repeat_mode in ("Period", "NextRebootOnly", "EveryReboot"):
-            target.status, target.run = st.SCHEDULED, 0
+        if invocation.repeat_mode in st.REPEATING:
+            target.status, target.run = RecordStatus.SCHEDULED, 0
             target.timezone, target.boot_id = instance.timezone or "UTC", instance.boot_id
-        if invocation.repeat_mode == "Period":
+        if invocation.repeat_mode == RepeatMode.PERIOD:
             target.next_fire = first_fire(invocation, target, now)
             if target.next_fire is None:
-                target.status, target.error_code = st.INVALID, "BadCronExpression"
+                target.status, target.error_code = RecordStatus.INVALID, "BadCronExpression"
                 target.error_info = "The cron expression never fires in the instance's time zone."
                 target.finish_time = now
         targets.append(target)

@@ -55,10 +55,6 @@ def command(cmd: Command, encoding: str) -> dict[str, Any]:
     }
 
 
-def _timed(inv: Invocation) -> bool:
-    return inv.repeat_mode != "Once" and inv.status in st.ACTIVE
-
-
 def _outcome(target: Target, encoding: str, with_output: bool) -> dict[str, Any]:
     """The fields a per-instance record shows in both Describe actions."""
     return {
@@ -83,7 +79,7 @@ def invoke_instance(target: Target, inv: Invocation, encoding: str, output: bool
     return {
         **_outcome(target, encoding, output),
         "InstanceInvokeStatus": st.instance_invoke_status(target.status),
-        "Timed": _timed(inv),
+        "Timed": st.is_timed(inv.repeat_mode, inv.status),
         "CreationTime": timestamp(target.creation_time),
         "UpdateTime": timestamp(target.update_time or target.creation_time),
         "FinishTime": timestamp(target.finish_time),
@@ -101,7 +97,7 @@ def invocation(inv: Invocation, encoding: str, output: bool) -> dict[str, Any]:
         "Parameters": json.dumps(inv.parameters or {}, ensure_ascii=False),
         "RepeatMode": inv.repeat_mode,
         "Frequency": inv.frequency,
-        "Timed": _timed(inv),
+        "Timed": st.is_timed(inv.repeat_mode, inv.status),
         "Timeout": inv.timeout,
         "Username": inv.username,
         "WorkingDir": inv.working_dir,

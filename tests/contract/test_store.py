@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from assistcli.api.agent import HostFacts, Report
+from assistcli.api.status import RecordStatus, RepeatMode
+from assistcli.controller import views
 from assistcli.controller.models import (
     Activation,
     Command,
@@ -71,7 +73,12 @@ def invocation(invoke_id: str, *instances: str, created: float = 100.0) -> Invoc
         content=b"echo 1",
         creation_time=created,
         targets=[
-            Target(invoke_id=invoke_id, instance_id=i, status="Pending", creation_time=created)
+            Target(
+                invoke_id=invoke_id,
+                instance_id=i,
+                status=RecordStatus.PENDING,
+                creation_time=created,
+            )
             for i in instances
         ],
     )
@@ -298,6 +305,26 @@ def test_invocations_targets_and_statuses(run: Callable[[Scenario], None]) -> No
         assert [i.invoke_id for i in by_instance.items] == ["t-1"]
         by_status = await store.list_invocations(InvocationFilter(status="stopping"), PageRequest())
         assert [i.invoke_id for i in by_status.items] == ["t-1"]
+
+    run(scenario)
+
+
+def test_the_timed_filter_keeps_what_the_timed_field_shows(
+    run: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        for invoke_id, mode in (("t-once", "Once"), ("t-stopping", "Period"), ("t-on", "Period")):
+            inv = invocation(invoke_id, "mi-1")
+            inv.repeat_mode = RepeatMode(mode)
+            await store.insert_invocation(inv)
+            await store.apply_reports("mi-1", [report(invoke_id, 0, "started")], 101.0, 100)
+        await store.stop_targets("t-stopping", [], now=103.0)
+        every = await store.list_invocations(InvocationFilter(), PageRequest())
+        shown = {i.invoke_id: views.invocation(i, "PlainText", False)["Timed"] for i in every.items}
+        assert shown == {"t-once": False, "t-stopping": False, "t-on": True}
+        for timed in (True, False):
+            found = await store.list_invocations(InvocationFilter(timed=timed), PageRequest())
+            assert {i.invoke_id for i in found.items} == {k for k, v in shown.items() if v is timed}
 
     run(scenario)
 

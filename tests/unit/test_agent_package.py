@@ -85,6 +85,7 @@ def test_the_archive_holds_the_agent_and_only_the_modules_it_needs() -> None:
         "assistcli/__init__.py",
         "assistcli/api/__init__.py",
         "assistcli/api/agent.py",
+        "assistcli/api/status.py",
         "assistcli/api/wire.py",
     }
     assert names == sorted(names)

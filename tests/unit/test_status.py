@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from assistcli.api import status as st
+from assistcli.api.agent import FINAL_STATUSES
 
 
 @pytest.mark.parametrize(
@@ -48,3 +51,34 @@ def test_record_filter_accepts_both_vocabularies() -> None:
     assert st.record_statuses_matching("finished") == ("Success", "Failed")
     assert st.record_statuses_matching("Aborted") == ("Aborted",)
     assert st.record_statuses_matching("nonsense") == ()
+
+
+def test_statuses_serialize_as_the_api_strings() -> None:
+    status = st.RecordStatus.STOPPING
+    assert (str(status), f"{status}", json.dumps([status])) == (
+        "Stopping",
+        "Stopping",
+        '["Stopping"]',
+    )
+    assert status == "Stopping" and "Stopping" in {status} and {status: 1}["Stopping"] == 1
+    assert st.invocation_status(["Success"]) is st.InvocationStatus.SUCCESS
+
+
+def test_agents_report_outcomes_of_the_record_vocabulary() -> None:
+    assert set(FINAL_STATUSES) <= {s.value for s in st.RecordStatus}
+    assert all(type(s) is str for s in FINAL_STATUSES)  # agentd sends plain strings
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "timed"),
+    [
+        ("Period", "Scheduled", True),
+        ("EveryReboot", "Running", True),
+        ("NextRebootOnly", "Pending", True),
+        ("Period", "Stopping", False),  # being stopped: it will not run again
+        ("Period", "Stopped", False),
+        ("Once", "Running", False),
+    ],
+)
+def test_timed_is_a_repeating_task_that_will_still_run(mode: str, status: str, timed: bool) -> None:
+    assert st.is_timed(mode, status) is timed

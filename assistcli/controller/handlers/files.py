@@ -6,8 +6,8 @@ import posixpath
 import re
 from typing import Any
 
-from assistcli.api import status as st
 from assistcli.api.codec import Args
+from assistcli.api.status import RecordStatus
 from assistcli.controller import views
 from assistcli.controller.content import check_size, decode_content
 from assistcli.controller.context import Context
@@ -66,7 +66,12 @@ async def send_file(ctx: Context, args: Args) -> dict[str, Any]:
         region_id=args.text("RegionId"),
         kind="file",
         targets=[
-            Target(invoke_id=invoke_id, instance_id=i, status=st.PENDING, creation_time=ctx.now)
+            Target(
+                invoke_id=invoke_id,
+                instance_id=i,
+                status=RecordStatus.PENDING,
+                creation_time=ctx.now,
+            )
             for i in instance_ids
         ],
         tags=tags_to_set(args.records("Tag")),

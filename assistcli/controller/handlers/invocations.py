@@ -8,6 +8,7 @@ from typing import Any
 from assistcli.api import status as st
 from assistcli.api.agent import INTERPRETERS
 from assistcli.api.codec import Args
+from assistcli.api.status import RepeatMode
 from assistcli.controller import content, frequency, views
 from assistcli.controller.context import Context
 from assistcli.controller.handlers.commands import existing_command, new_command
@@ -31,13 +32,12 @@ from assistcli.errors import ApiError, missing
 MAX_INSTANCES = 100
 CONTAINER_ID = re.compile(r"^(?:(?:docker|containerd|cri-o)://)?[0-9a-f]{64}$")
 CONTAINER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-REPEATING = ("Period", "NextRebootOnly", "EveryReboot")
 
 
 async def invoke_command(ctx: Context, args: Args) -> dict[str, Any]:
     command = await existing_command(ctx, args.text("CommandId"))
     invocation, instances = await _prepare(ctx, args, command, content.RETAINED_LIMIT)
-    if invocation.repeat_mode == "DryRun":
+    if invocation.repeat_mode == RepeatMode.DRY_RUN:
         return {"InvokeId": "", "DryRun": dry_run(ctx, command, instances)}
     result = {"InvokeId": invocation.invoke_id}
     await _store(ctx, invocation, result)
@@ -49,7 +49,7 @@ async def run_command(ctx: Context, args: Args) -> dict[str, Any]:
     limit = content.RETAINED_LIMIT if keep else content.ONE_OFF_LIMIT
     command = new_command(ctx, args, size_limit=limit)
     invocation, instances = await _prepare(ctx, args, command, limit)
-    if invocation.repeat_mode == "DryRun":
+    if invocation.repeat_mode == RepeatMode.DRY_RUN:
         return {"CommandId": "", "InvokeId": "", "DryRun": dry_run(ctx, command, instances)}
     result = {"CommandId": command.command_id, "InvokeId": invocation.invoke_id}
     await _store(ctx, invocation, result, command if keep else None)
@@ -61,7 +61,7 @@ async def _store(
 ) -> None:
     await ctx.store.insert_invocation(invocation, command, ctx.finishing(result))
     ctx.notifier.notify(t.instance_id for t in invocation.targets)
-    if invocation.repeat_mode == "Period":
+    if invocation.repeat_mode == RepeatMode.PERIOD:
         ctx.notifier.schedules_changed.set()
 
 
@@ -121,16 +121,19 @@ async def _prepare(
         region_id=args.text("RegionId"),
         tags=tags_to_set(args.records("Tag")),
     )
-    if repeat_mode == "Period":
+    if repeat_mode == RepeatMode.PERIOD:
         check_frequency(invocation.frequency, ctx.now, invocation.timeout)
     invocation.targets = arm(invocation, instances, ctx.now)
     return invocation, instances
 
 
-def _repeat_mode(args: Args) -> str:
+def _repeat_mode(args: Args) -> RepeatMode:
     """Frequency implies Period; the legacy Timed flag is ignored, as in the current API."""
-    mode = args.optional_text("RepeatMode") or ("Period" if args.text("Frequency") else "Once")
-    if mode == "Period" and not args.text("Frequency"):
+    given = args.optional_text("RepeatMode")
+    mode = RepeatMode(given) if given else RepeatMode.ONCE
+    if not given and args.text("Frequency"):
+        mode = RepeatMode.PERIOD
+    if mode == RepeatMode.PERIOD and not args.text("Frequency"):
         raise ApiError("MissingParam.Frequency")
     return mode
 
@@ -201,9 +204,9 @@ async def stop_invocation(ctx: Context, args: Args) -> dict[str, Any]:
 async def modify_invocation_attribute(ctx: Context, args: Args) -> dict[str, Any]:
     """Change a scheduled task in place: frequency, content, parameters, more instances."""
     invocation = await existing_invocation(ctx, args.text("InvokeId"))
-    if invocation.repeat_mode not in REPEATING:
+    if invocation.repeat_mode not in st.REPEATING:
         raise ApiError("InvalidOperation.RepeatModeUnsupported")
-    if invocation.status not in (st.PENDING, st.RUNNING, st.SCHEDULED, st.STOPPING):
+    if st.is_terminal(invocation.status):
         raise ApiError("InvalidOperation.InvokeAlreadyFinished")
     if args.text("Frequency"):
         _reschedule(ctx, invocation, args.text("Frequency"))
@@ -232,7 +235,7 @@ async def modify_invocation_attribute(ctx: Context, args: Args) -> dict[str, Any
 
 def _reschedule(ctx: Context, invocation: Invocation, text: str) -> None:
     """A new frequency keeps the task's creation time as the rate() anchor."""
-    if invocation.repeat_mode != "Period":
+    if invocation.repeat_mode != RepeatMode.PERIOD:
         raise ApiError("InvalidParam.Frequency", "Only Period tasks have a Frequency.")
     check_frequency(text, ctx.now, invocation.timeout)
     invocation.frequency = text
@@ -277,7 +280,7 @@ async def _results(ctx: Context, where: ResultFilter, args: Args) -> Page[Result
     """Per-instance records, or with IncludeHistory every run of a repeating task."""
     if args.flag("IncludeHistory") and where.invoke_id:
         invocation = await ctx.store.get_invocation(where.invoke_id)
-        if invocation is not None and invocation.repeat_mode in REPEATING:
+        if invocation is not None and invocation.repeat_mode in st.REPEATING:
             return await ctx.store.run_history(
                 where.invoke_id, where.instance_id, page_request(args)
             )

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from starlette.responses import Response
 
-from assistcli.api import status as st
 from assistcli.api.agent import OUTPUT_LIMIT
+from assistcli.api.status import RecordStatus
 from assistcli.controller.luban.calls import Call, Handler, ok
 from assistcli.controller.models import RunReport
 
@@ -44,11 +44,11 @@ FILE_FAILED = {
     "4": ("FilePathInvalid", "Failed to create the target directory."),
 }
 FILE_INVALID = {
-    "FileExist": (st.FAILED, "FileAlreadyExists", "File already exists"),
-    "FileNameInvalid": (st.INVALID, "FileNameInvalid", "File name is invalid"),
-    "InvalidFileMode": (st.INVALID, "FileAuthorityInvalid", "Mode is invalid"),
-    "FileOwnerNotExist": (st.INVALID, "AccountNotExists", "Owner not exists"),
-    "FileGroupNotExist": (st.INVALID, "UserGroupNotExists", "Group not exists"),
+    "FileExist": (RecordStatus.FAILED, "FileAlreadyExists", "File already exists"),
+    "FileNameInvalid": (RecordStatus.INVALID, "FileNameInvalid", "File name is invalid"),
+    "InvalidFileMode": (RecordStatus.INVALID, "FileAuthorityInvalid", "Mode is invalid"),
+    "FileOwnerNotExist": (RecordStatus.INVALID, "AccountNotExists", "Owner not exists"),
+    "FileGroupNotExist": (RecordStatus.INVALID, "UserGroupNotExists", "Group not exists"),
 }
 NONZERO = ("ExitCodeNonzero", "The command execution exit code is not zero.")
 TIMED_OUT = ("ExecutionTimeout", "The command execution has been timeout.")
@@ -88,22 +88,22 @@ def _read(kind: str, call: Call) -> RunReport | None:
     exit_code = call.number("exitCode")
     if kind == "finish":
         if exit_code == 0:
-            return replace(ending, status=st.SUCCESS, exit_code=0)
-        return _failed(ending, st.FAILED, exit_code, NONZERO)
+            return replace(ending, status=RecordStatus.SUCCESS, exit_code=0)
+        return _failed(ending, RecordStatus.FAILED, exit_code, NONZERO)
     if kind == "timeout":
-        return _failed(ending, st.TIMEOUT, exit_code, TIMED_OUT)
+        return _failed(ending, RecordStatus.TIMEOUT, exit_code, TIMED_OUT)
     if kind == "error":
         code = call.number("errCode")
         if code == SCRIPT_FILE_EXISTED:
             return None
         name = ERRORS.get(code, "ExecutionException")
-        return _failed(ending, st.ERROR, exit_code, (name, q.get("errDesc", "")))
+        return _failed(ending, RecordStatus.ERROR, exit_code, (name, q.get("errDesc", "")))
     if kind == "invalid":
         param = q.get("param", "")
         error = (INVALID.get(param, param or "InvalidTask"), q.get("value", ""))
-        return _failed(ending, st.INVALID, None, error)
+        return _failed(ending, RecordStatus.INVALID, None, error)
     if kind == "stopped" and q.get("result", "killed") == "killed":
-        return replace(ending, status=st.TERMINATED, exit_code=call.number("exitcode"))
+        return replace(ending, status=RecordStatus.TERMINATED, exit_code=call.number("exitcode"))
     return None  # stopped/completed: a schedule that has no further run; verified: no test
 
 
@@ -117,13 +117,15 @@ def _failed(
 def _file_result(kind: str, call: Call) -> RunReport | None:
     q = call.query
     if kind == "finish" and q.get("status") == "Success":
-        status, (code, info) = st.SUCCESS, ("", "")
+        status, (code, info) = RecordStatus.SUCCESS, ("", "")
     elif kind == "finish":
-        status = st.FAILED
+        status = RecordStatus.FAILED
         code, info = FILE_FAILED.get(q.get("errorcode", ""), ("FileCreateFail", ""))
     elif kind == "invalid":
         param = q.get("param", "")
-        status, code, info = FILE_INVALID.get(param, (st.INVALID, param, q.get("value", "")))
+        status, code, info = FILE_INVALID.get(
+            param, (RecordStatus.INVALID, param, q.get("value", ""))
+        )
     else:
         return None
     return RunReport(

@@ -14,6 +14,7 @@ from typing import Any
 
 from assistcli.api import status as st
 from assistcli.api.agent import HostFacts, Report
+from assistcli.api.status import RecordStatus
 from assistcli.controller.models import (
     Activation,
     Delivery,
@@ -34,6 +35,7 @@ from assistcli.controller.store.sqlite_rows import (
     insert_row,
     invocation_rows,
     invocations_of,
+    marks,
     page_of,
     refresh_status,
     tags_of,
@@ -124,9 +126,9 @@ def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> 
     active = [
         target_of(r) for r in c.execute(f"SELECT * FROM targets WHERE {unended}", (instance_id,))
     ]
-    ran = [r for r in active if r.status in (st.RUNNING, st.STOPPING)]
-    schedule.end_runs(c, ran, st.TERMINATED, RELEASED, now)
-    schedule.end_runs(c, [r for r in active if r not in ran], st.ABORTED, RELEASED, now)
+    ran = [r for r in active if r.status in (RecordStatus.RUNNING, RecordStatus.STOPPING)]
+    schedule.end_runs(c, ran, RecordStatus.TERMINATED, RELEASED, now)
+    schedule.end_runs(c, [r for r in active if r not in ran], RecordStatus.ABORTED, RELEASED, now)
     c.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
     c.execute(
         "DELETE FROM tags WHERE resource_type = 'managedinstance' AND resource_id = ?",
@@ -227,12 +229,12 @@ def claim_deliveries(
     holding: Sequence[str],
 ) -> list[Delivery]:
     # `x NOT IN ()` cannot be written, and `NOT IN (NULL)` is never true: no holding, no lease.
-    lost = f"invoke_id NOT IN ({','.join('?' * len(holding))})" if holding else "1"
+    lost = f"invoke_id NOT IN ({marks(holding)})" if holding else "1"
     rows = c.execute(
-        "SELECT * FROM targets WHERE instance_id = ? AND status = 'Pending' AND "
+        "SELECT * FROM targets WHERE instance_id = ? AND status = ? AND "
         f"(lease_until IS NULL OR lease_until < ? OR {lost}) "
         "ORDER BY creation_time, invoke_id LIMIT ?",
-        (instance_id, now, *holding, limit),
+        (instance_id, RecordStatus.PENDING, now, *holding, limit),
     ).fetchall()
     if not rows:
         return []
@@ -315,14 +317,14 @@ def _apply(record: Target, report: Report) -> None:
     """One agent event on one record, its output already taken. A record that has ended keeps
     its outcome, unless the controller only inferred it: then the agent's word wins."""
     if record.error_code in st.INFERRED_ENDINGS:
-        record.status = st.RUNNING if record.start_time else st.PENDING
+        record.status = RecordStatus.RUNNING if record.start_time else RecordStatus.PENDING
         record.error_code = record.error_info = ""
         record.finish_time = None
-    if report.event == "started" and record.status == st.PENDING:
-        record.status, record.start_time = st.RUNNING, report.time
+    if report.event == "started" and record.status == RecordStatus.PENDING:
+        record.status, record.start_time = RecordStatus.RUNNING, report.time
         record.repeats += 1
     if report.event == "finished" and not st.is_terminal(record.status):
-        record.status = report.status
+        record.status = RecordStatus(report.status)
         record.exit_code = report.exit_code
         record.error_code, record.error_info = report.error_code, report.error_info
         record.finish_time = report.time
@@ -339,5 +341,5 @@ def abandon_silent_runs(c: sqlite3.Connection, now: float, silent_for: float) ->
         (silent_for, now, now - silent_for),
     ).fetchall()
     error = ("ClientNotResponse", "The agent on the instance does not respond.")
-    schedule.end_runs(c, [target_of(r) for r in rows], st.ERROR, error, now)
+    schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ERROR, error, now)
     return len(rows)

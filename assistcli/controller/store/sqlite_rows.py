@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import fields
 from typing import Any
 
@@ -18,6 +18,11 @@ INVOCATION_FIELDS = [
 ]
 TARGET_FIELDS = [f.name for f in fields(Target)]
 FILE_FIELDS = [f.name for f in fields(FileSpec)]
+
+
+def marks(values: Sized) -> str:
+    """One placeholder per value: `?,?,?`."""
+    return ",".join("?" * len(values))
 
 
 class Where:
@@ -182,6 +187,9 @@ def invocation_of(
     values["parameters"] = (
         None if values["parameters"] is None else json.loads(values["parameters"])
     )
+    values["repeat_mode"] = st.RepeatMode(values["repeat_mode"])
+    values["status"] = st.InvocationStatus(values["status"])
+    values["legacy_status"] = st.LegacyStatus(values["legacy_status"])
     return Invocation(**values, targets=targets, tags=tags, file=file)
 
 
@@ -200,7 +208,9 @@ def target_row(target: Target) -> tuple[Any, ...]:
 
 
 def target_of(row: sqlite3.Row) -> Target:
-    return Target(**{name: row[name] for name in TARGET_FIELDS})
+    values = {name: row[name] for name in TARGET_FIELDS}
+    values["status"] = st.RecordStatus(values["status"])
+    return Target(**values)
 
 
 # What a run changes on its record (the rest is fixed at creation or by the scheduler).

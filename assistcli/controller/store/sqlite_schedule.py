@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from assistcli.api import status as st
+from assistcli.api.status import RecordStatus, RepeatMode
 from assistcli.controller.models import Fire, Result, Target
 from assistcli.controller.store.sqlite_rows import (
     invocation_rows,
@@ -33,7 +34,6 @@ RUN_FIELDS = (
     "error_code",
     "error_info",
 )
-REPEATING = ("Period", "NextRebootOnly", "EveryReboot")
 
 
 def due_targets(c: sqlite3.Connection, now: float, limit: int) -> list[Result]:
@@ -105,10 +105,9 @@ def fire_reboots(c: sqlite3.Connection, instance_id: str, boot_id: str, now: flo
     """Start the reboot tasks of an instance that booted since they were armed."""
     rows = c.execute(
         "SELECT t.invoke_id, t.boot_id FROM targets t JOIN invocations i "
-        "ON i.invoke_id = t.invoke_id WHERE t.instance_id = ? AND t.status = 'Scheduled' "
-        "AND t.next_fire IS NULL AND i.repeat_mode IN ('NextRebootOnly', 'EveryReboot') "
-        "AND t.boot_id != ?",
-        (instance_id, boot_id),
+        "ON i.invoke_id = t.invoke_id WHERE t.instance_id = ? AND t.status = ? "
+        "AND t.next_fire IS NULL AND i.repeat_mode IN (?, ?) AND t.boot_id != ?",
+        (instance_id, RecordStatus.SCHEDULED, *st.REBOOT_MODES, boot_id),
     ).fetchall()
     fired = []
     for invoke_id, armed_in in rows:
@@ -126,7 +125,7 @@ def fire_reboots(c: sqlite3.Connection, instance_id: str, boot_id: str, now: flo
 def settle(c: sqlite3.Connection, record: Target, repeat_mode: str) -> None:
     """After a change to a repeating record's run: keep its history row current and, once the
     run has ended with more runs to come, return the record to Scheduled."""
-    if repeat_mode not in REPEATING or record.run < 1:
+    if repeat_mode not in st.REPEATING or record.run < 1:
         return
     c.execute(
         f"INSERT OR REPLACE INTO runs (invoke_id, instance_id, run, {', '.join(RUN_FIELDS)}) "
@@ -138,9 +137,9 @@ def settle(c: sqlite3.Connection, record: Target, repeat_mode: str) -> None:
             *(getattr(record, name) for name in RUN_FIELDS),
         ),
     )
-    scheduled = record.next_fire is not None or repeat_mode == "EveryReboot"
+    scheduled = record.next_fire is not None or repeat_mode == RepeatMode.EVERY_REBOOT
     if st.is_terminal(record.status) and scheduled and record.stop_time is None:
-        record.status = st.SCHEDULED
+        record.status = RecordStatus.SCHEDULED
 
 
 def repeat_modes(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> dict[str, str]:
@@ -186,7 +185,11 @@ def history(
 
 
 def end_runs(
-    c: sqlite3.Connection, records: list[Target], status: str, error: tuple[str, str], now: float
+    c: sqlite3.Connection,
+    records: list[Target],
+    status: RecordStatus,
+    error: tuple[str, str],
+    now: float,
 ) -> None:
     """End the current runs of `records` with `status` and (ErrorCode, ErrorInfo)."""
     modes = repeat_modes(c, {r.invoke_id for r in records})

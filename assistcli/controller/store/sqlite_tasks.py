@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from assistcli.api import status as st
+from assistcli.api.status import RecordStatus
 from assistcli.controller.models import (
     Invocation,
     InvocationFilter,
@@ -27,6 +28,7 @@ from assistcli.controller.store.sqlite_rows import (
     invocation_row,
     invocation_rows,
     invocations_of,
+    marks,
     page_of,
     refresh_status,
     set_tags,
@@ -76,8 +78,9 @@ def list_invocations(
             "(lower(status) = lower(?) OR lower(legacy_status) = lower(?))", *[where.status] * 2
         )
     if where.timed is not None:
-        timed = "(repeat_mode != 'Once' AND status IN ('Pending', 'Scheduled', 'Running'))"
-        cond.add(timed if where.timed else f"NOT {timed}")
+        modes, statuses = st.REPEATING, st.STILL_RUNS  # as st.is_timed, the field
+        timed = f"(repeat_mode IN ({marks(modes)}) AND status IN ({marks(statuses)}))"
+        cond.add(timed if where.timed else f"NOT {timed}", *modes, *statuses)
     cond.tags("invocation", "invocations.invoke_id", where.tags)
     rows, total = page_of(c, "invocations", cond, "creation_time DESC, invoke_id", page)
     return Page(items=invocations_of(c, rows), total=total, request=page)
@@ -115,9 +118,9 @@ def stop_targets(
     if instance_ids:
         cond.within("instance_id", instance_ids)
     for old, new in (
-        (st.PENDING, st.CANCELLED),
-        (st.SCHEDULED, st.CANCELLED),
-        (st.RUNNING, st.STOPPING),
+        (RecordStatus.PENDING, RecordStatus.CANCELLED),
+        (RecordStatus.SCHEDULED, RecordStatus.CANCELLED),
+        (RecordStatus.RUNNING, RecordStatus.STOPPING),
     ):
         finish = now if st.is_terminal(new) else None
         c.execute(
@@ -139,7 +142,7 @@ def abort_undelivered(
         (queued_before, now, connected_since),
     ).fetchall()
     error = ("DeliveryTimeout", "The command delivery has been timeout.")
-    schedule.end_runs(c, [target_of(r) for r in rows], st.ABORTED, error, now)
+    schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ABORTED, error, now)
     return len(rows)
 
 
