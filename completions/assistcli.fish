@@ -3,7 +3,7 @@
 function __assistcli_subcommands
     switch "$argv[1]"
         case ''
-            echo 'ecs configure controller quickstart completion help version'
+            echo 'ecs configure controller output quickstart completion help version'
         case 'ecs'
             echo 'CreateCommand ModifyCommand DeleteCommand DescribeCommands InvokeCommand RunCommand StopInvocation ModifyInvocationAttribute DescribeInvocations DescribeInvocationResults SendFile DescribeSendFileResults CreateActivation DescribeActivations DisableActivation DeleteActivation DescribeManagedInstances DeregisterManagedInstance ModifyManagedInstance DescribeCloudAssistantStatus TagResources UntagResources ListTagResources'
         case 'configure'
@@ -123,6 +123,8 @@ function __assistcli_options
             echo '--root --help'
         case 'controller install-command'
             echo '--server --activation-id --activation-code --data-dir --help'
+        case 'output'
+            echo '--instance --follow -f --help'
         case 'quickstart'
             echo '--listen --data-dir --help'
         case 'completion'
@@ -237,7 +239,7 @@ function __assistcli_complete
         switch "$cmdpath"
             case 'controller*' 'quickstart*'
             case '*'
-                string split -- ' ' '--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --ca-bundle --skip-secure-verify --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language'
+                string split -- ' ' '--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --watch --ca-bundle --skip-secure-verify --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language'
         end
     else
         string split -- ' ' (__assistcli_subcommands "$cmdpath")

@@ -3,7 +3,7 @@
 
 _assistcli_subcommands() {
     case "$1" in
-        '') echo 'ecs configure controller quickstart completion help version' ;;
+        '') echo 'ecs configure controller output quickstart completion help version' ;;
         'ecs') echo 'CreateCommand ModifyCommand DeleteCommand DescribeCommands InvokeCommand RunCommand StopInvocation ModifyInvocationAttribute DescribeInvocations DescribeInvocationResults SendFile DescribeSendFileResults CreateActivation DescribeActivations DisableActivation DeleteActivation DescribeManagedInstances DeregisterManagedInstance ModifyManagedInstance DescribeCloudAssistantStatus TagResources UntagResources ListTagResources' ;;
         'configure') echo 'delete get list set switch' ;;
         'controller') echo 'serve tls start stop status access-key instance install uninstall install-command' ;;
@@ -66,6 +66,7 @@ _assistcli_options() {
         'controller install') echo '--data-dir --store --listen --root --no-start --help' ;;
         'controller uninstall') echo '--root --help' ;;
         'controller install-command') echo '--server --activation-id --activation-code --data-dir --help' ;;
+        'output') echo '--instance --follow -f --help' ;;
         'quickstart') echo '--listen --data-dir --help' ;;
         'completion') echo '--help' ;;
         'help') echo '--help' ;;
@@ -130,7 +131,7 @@ _assistcli_candidates() {
     case "$2" in
         -*)
             _assistcli_options "$cmdpath"
-            case "$cmdpath" in 'controller'*|'quickstart'*) ;; *) echo "--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --ca-bundle --skip-secure-verify --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language" ;; esac
+            case "$cmdpath" in 'controller'*|'quickstart'*) ;; *) echo "--profile -p --region --endpoint --access-key-id --access-key-secret --config-path --output -o --cli-query --query --filter --quiet -q --dryrun --cli-dry-run --pager --all-pages --waiter --watch --ca-bundle --skip-secure-verify --read-timeout --retry-timeout --connect-timeout --retry-count --force --mode --language" ;; esac
             ;;
         *) _assistcli_subcommands "$cmdpath" ;;
     esac

@@ -87,14 +87,35 @@ def _waiter(action: Action, fields: tuple[str, ...] | None) -> WaiterSpec | None
     return parse_waiter(fields)
 
 
-def run(action: Action, params: dict[str, str], options: GlobalOptions) -> None:
+# What --watch follows: the invocation each of these actions makes, or names.
+WATCHED = ("RunCommand", "InvokeCommand", "SendFile", "DescribeInvocations")
+
+
+def _watched(action: Action, params: Mapping[str, str], options: GlobalOptions) -> bool:
+    if not options.watch:
+        return False
+    describe = action.name == "DescribeInvocations"
+    if action.name not in WATCHED or (describe and not params.get("InvokeId")):
+        what = f"{action.name} without --InvokeId" if describe else action.name
+        raise usage(
+            "--watch follows an invocation: RunCommand, InvokeCommand, SendFile, or "
+            f"DescribeInvocations --InvokeId ID; not {what}"
+        )
+    if options.dryrun or options.pager is not None or options.waiter is not None:
+        raise usage("--watch cannot be used with --dryrun, --pager or --waiter")
+    return True
+
+
+def run(action: Action, params: dict[str, str], options: GlobalOptions) -> int | None:
+    """The call; with --watch, the exit code of the runs it follows (cli/follow.py)."""
     check_required(action, params)
     plan = Plan.of(action, options)
+    watch = _watched(action, params, options)
     resolved = session.settings(options)
     client = session.client_for(resolved)
     if options.dryrun:
         click.echo(client.prepare(action.name, params).describe())
-        return
+        return None
     try:
         data = fetch(client, action, params, plan)
     except ServerError as error:
@@ -107,6 +128,12 @@ def run(action: Action, params: dict[str, str], options: GlobalOptions) -> None:
 
         color = use_color(sys.stdout)
         click.echo(render(data, plan.output, query=options.cli_query, color=color))
+    if watch:
+        from assistcli.cli.follow import print_output
+
+        invoke_id = str(params.get("InvokeId") or data["InvokeId"])
+        return print_output(resolved, invoke_id, follow=True, watch=True)
+    return None
 
 
 def fetch(

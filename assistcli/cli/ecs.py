@@ -48,8 +48,7 @@ class ActionCommand(click.Command):
         if parsed.help:
             click.echo(self.get_help(ctx))
             return None
-        call.run(self.action, parsed.params, options)
-        return None
+        return call.run(self.action, parsed.params, options)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, "--Parameter value ...")

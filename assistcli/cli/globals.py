@@ -113,6 +113,13 @@ GLOBAL_FLAGS: tuple[GlobalFlag, ...] = (
         metavar="FIELDS",
     ),
     GlobalFlag(
+        "--watch",
+        Arity.SWITCH,
+        "Follow the invocation made (RunCommand, InvokeCommand, SendFile) or named "
+        "(DescribeInvocations --InvokeId): its output, a progress line, a summary; exit 0 only "
+        "when every instance succeeded.",
+    ),
+    GlobalFlag(
         "--ca-bundle",
         Arity.VALUE,
         "Trust the CAs in this PEM file over HTTPS (default: $ASSIST_CA_BUNDLE, else the "
@@ -169,6 +176,7 @@ class GlobalOptions(NamedTuple):
     dryrun: bool = False
     pager: tuple[str, ...] | None = None
     waiter: tuple[str, ...] | None = None
+    watch: bool = False
     ca_bundle: str | None = None
     skip_secure_verify: bool = False
     read_timeout: float | None = None

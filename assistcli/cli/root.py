@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ecs": ("assistcli.cli.ecs:ecs", "Call a Cloud Assistant API action: ecs <Action> --P v."),
     "configure": ("assistcli.cli.configure:configure", "Manage profiles and credentials."),
     "controller": ("assistcli.cli.controller:controller", "Run and administer the controller."),
+    "output": ("assistcli.cli.output:output", "Print runs' whole output; --follow it as it runs."),
     "quickstart": ("assistcli.cli.quickstart:quickstart", "Try it: local controller, first run."),
     "completion": ("assistcli.cli.completion:completion", "Print a shell completion script."),
     "help": ("assistcli.cli.helpcmd:help_command", "Show help for a command or an action."),

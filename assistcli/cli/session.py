@@ -29,6 +29,21 @@ def settings(options: GlobalOptions) -> Settings:
     )
 
 
+def checked_settings(options: GlobalOptions) -> Settings:
+    """`settings`, warning on stderr when certificates go unchecked."""
+    return warned(settings(options))
+
+
+def warned(resolved: Settings) -> Settings:
+    if not resolved.trust.verify:
+        import click
+
+        from assistcli.trust import SKIP_WARNING
+
+        click.echo(SKIP_WARNING, err=True)
+    return resolved
+
+
 def client(options: GlobalOptions) -> ApiClient:
     return client_for(settings(options))
 
@@ -36,12 +51,7 @@ def client(options: GlobalOptions) -> ApiClient:
 def client_for(resolved: Settings) -> ApiClient:
     from assistcli.client import ApiClient
 
-    if not resolved.trust.verify:
-        import click
-
-        from assistcli.trust import SKIP_WARNING
-
-        click.echo(SKIP_WARNING, err=True)
+    warned(resolved)
     return ApiClient(
         resolved.endpoint,
         resolved.access_key_id,

@@ -221,6 +221,7 @@ async def report(ctx: Context, request: AgentRequest) -> dict[str, Any]:
         instance_id, reports, ctx.now, proto.OUTPUT_LIMIT, ctx.settings.output_cap
     )
     ctx.notifier.acknowledged(instance_id, {r.invoke_id for r in reports} - unknown)
+    ctx.followers.reported(instance_id, {r.invoke_id for r in reports} - unknown)
     return {
         "acked": [r.report_id for r in reports if r.invoke_id not in unknown],
         "rejected": [r.report_id for r in reports if r.invoke_id in unknown],

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from assistcli.api import agent
-from assistcli.controller import agent_api, agent_package, deregistrations
+from assistcli.api import agent, outputstream
+from assistcli.controller import agent_api, agent_package, deregistrations, output_api
 from assistcli.controller.agent_http import AgentFront, Handler
 from assistcli.controller.auth import SignedRequest, authenticate
 from assistcli.controller.bodies import read_body
@@ -29,6 +29,7 @@ from assistcli.controller.broker import EventBroker
 from assistcli.controller.context import Context
 from assistcli.controller.errorpage import ERRORS_PAGE, HTML_TYPE
 from assistcli.controller.errorpage import page as errors_page
+from assistcli.controller.followers import Followers
 from assistcli.controller.ids import request_id
 from assistcli.controller.lifecycle import lifetime
 from assistcli.controller.luban.routes import routes as official_agent_routes
@@ -125,10 +126,18 @@ def create_app(
     notifier = Notifier(broker)
     sessions = Sessions(store, settings.heartbeat_window, notifier.holding, clock)
     me = deregistrations.controller_id()
+    followers = Followers()
 
     def context() -> Context:
         return Context(
-            store, settings, notifier, sessions, now=clock(), clock=clock, controller_id=me
+            store,
+            settings,
+            notifier,
+            sessions,
+            now=clock(),
+            clock=clock,
+            controller_id=me,
+            followers=followers,
         )
 
     async def healthz(request: Request) -> Response:
@@ -178,6 +187,7 @@ def create_app(
     routes = [
         Route("/", endpoint(rpc, context), methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        Route(outputstream.PATH, output_api.endpoint(context, signed_request), methods=["GET"]),
         Route(ERRORS_PAGE, lambda _: Response(errors_page(), media_type=HTML_TYPE)),
         Route(CA_PATH, ca_certificate),
         Route(AGENT_PACKAGE_PATH, agent_download),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from assistcli.controller.followers import Followers
 from assistcli.controller.models import Instance, TokenClaim, TokenResult
 from assistcli.controller.notifier import Notifier
 from assistcli.controller.sessions import Sessions
@@ -25,6 +26,7 @@ class Context:
     client_token: tuple[str, str, TokenClaim] | None = None  # (action, token, its claim)
     clock: Callable[[], float] = time.time  # the time now, for work that outlasts the request
     controller_id: str = ""  # this controller, as it follows the deregistration feed
+    followers: Followers = field(default_factory=Followers)  # of runs' output: one per app
 
     def finishing(self, result: dict[str, Any]) -> TokenResult | None:
         """What a handler's final write stores of its ClientToken, if the request has one: the

@@ -19,3 +19,12 @@ def fold(shown: bytes, more: bytes, limit: int) -> tuple[bytes, int]:
     head = limit // 2
     kept = joined[:head] + joined[len(joined) - (limit - head) :]
     return kept, len(joined) - limit
+
+
+def placed(shown: bytes, dropped: int, limit: int) -> list[tuple[int, bytes]]:
+    """Where a record's output lies in its run's output, as (offset, bytes): all of it from the
+    start while nothing was cut, else its head there and its tail at the end."""
+    head = limit // 2
+    if not dropped or len(shown) <= head:
+        return [(0, shown)]
+    return [(0, shown[:head]), (len(shown) + dropped - (len(shown) - head), shown[head:])]
