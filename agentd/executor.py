@@ -157,17 +157,16 @@ class Execution:
         capture = Capture(process.stdout, emit, Window(max(OUTPUT_HEAD, self.task.output_cap)))
         reader = threading.Thread(target=capture.pump, daemon=True)
         reader.start()
-        ending = self._wait(process, started + self.task.timeout, capture)
+        ending = self._wait(process, started + self.task.timeout)
         reader.join(timeout=KILL_GRACE)  # a detached grandchild may hold the pipe open
         outcome = self._outcome(process.returncode, ending)
         outcome.tail = capture.close()
         outcome.dropped, outcome.started = capture.window.dropped, started
         return outcome
 
-    def _wait(self, process: subprocess.Popen[bytes], deadline: float, capture: Capture) -> str:
+    def _wait(self, process: subprocess.Popen[bytes], deadline: float) -> str:
         """'exited', 'timeout' or 'stopped'; the latter two after killing the script."""
         while True:
-            capture.flush(due_only=True)
             try:
                 process.wait(timeout=max(0.0, min(0.2, deadline - time.time())))
                 return "exited"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import time
 
 import pytest
 
@@ -40,3 +42,29 @@ def test_a_controller_that_keeps_output_gets_it_all_streamed_up_to_its_cap() -> 
     assert max(map(len, chunks)) <= OUTPUT_LIMIT  # each fits in a report
     tail = OUTPUT_LIMIT - OUTPUT_HEAD
     assert (outcome.tail, outcome.dropped) == (whole[-tail:], len(whole) - 100_000 - tail)
+
+
+def timed_chunks(script: str) -> list[tuple[float, bytes]]:
+    """The chunks a script's run emits, each with when it was emitted (from the start)."""
+    chunks: list[tuple[float, bytes]] = []
+    start = time.monotonic()
+    task = Task(invoke_id="t-x", script=script.encode())
+    emit = lambda data: chunks.append((time.monotonic() - start, data))  # noqa: E731
+    Execution(task, ["sh"]).run(on_start=lambda at: None, emit=emit)
+    return chunks
+
+
+def test_a_line_after_a_quiet_spell_is_sent_at_once() -> None:
+    chunks = timed_chunks("echo a; sleep 1.5; echo b; sleep 1")
+    assert [data for _, data in chunks] == [b"a\n", b"b\n"]
+    assert chunks[0][0] < 0.5, "the first line, not a second later"
+    assert 1.5 <= chunks[1][0] < 2.0, "the line after a quiet spell, not at the run's end"
+
+
+def test_steady_output_is_sent_a_chunk_a_second() -> None:
+    chunks = timed_chunks("for i in $(seq 50); do echo $i; sleep 0.05; done")
+    assert b"".join(data for _, data in chunks) == "".join(f"{n}\n" for n in range(1, 51)).encode()
+    sent = [at for at, _ in chunks[:-1]]  # the last one comes with the run's end
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    assert all(gap >= 0.95 for gap in gaps), gaps
+    assert len(chunks) <= 5
