@@ -26,6 +26,7 @@ from starlette.responses import Response, StreamingResponse
 from assistcli.api import outputstream as stream
 from assistcli.api import status as st
 from assistcli.api.agent import OUTPUT_LIMIT
+from assistcli.api.status import RecordStatus
 from assistcli.controller.auth import SignedRequest, authenticate
 from assistcli.controller.context import Context
 from assistcli.controller.models import PageRequest, Target
@@ -129,9 +130,8 @@ async def frames(ctx: Context, watch: Watch) -> AsyncIterator[bytes]:
         last_sent = time.monotonic()
         while True:
             woken.clear()  # before the pass: a report during it wakes the next one
-            sent = await _pass(ctx, watch.invoke_id, runs)
-            if sent:
-                yield sent
+            async for piece in _pass(ctx, watch.invoke_id, runs):
+                yield piece
                 last_sent = time.monotonic()
             if not watch.follow or all(run.ended for run in runs.values()):
                 return
@@ -144,29 +144,28 @@ async def frames(ctx: Context, watch: Watch) -> AsyncIterator[bytes]:
                 await asyncio.wait_for(woken.wait(), FOLLOW_RELOOK)
 
 
-async def _pass(ctx: Context, invoke_id: str, runs: dict[str, _Run]) -> bytes:
-    """The frames of what changed since the last pass."""
+async def _pass(ctx: Context, invoke_id: str, runs: dict[str, _Run]) -> AsyncIterator[bytes]:
+    """The frames of what changed since the last pass, a read from the store at a time."""
     invocation = await ctx.store.get_invocation(invoke_id)
-    sent = bytearray()
     for target in invocation.targets if invocation is not None else []:
         run = runs.get(target.instance_id)
         seen = (target.run, target.report_seq, target.status)
         if run is None or run.ended or seen == run.seen:
             continue
         run.seen = seen
-        sent += await _output(ctx, target, run)
+        async for frame in _output(ctx, target, run):
+            yield frame
         state = await _state(ctx, target)
         if state != run.state:
-            sent += stream.state_frame(target.instance_id, state)
             run.state, run.ended = state, bool(state["Ended"])
-    return bytes(sent)
+            yield stream.state_frame(target.instance_id, state)
 
 
-async def _output(ctx: Context, target: Target, run: _Run) -> bytes:
+async def _output(ctx: Context, target: Target, run: _Run) -> AsyncIterator[bytes]:
     """The run's output from `run.sent` on: what is kept beside the record, else the record's
     own, and once the run is over the record's tail where the kept output stops short of it
     (at the cap)."""
-    sent, kept = bytearray(), False
+    kept = False
     while found := await ctx.store.read_output(
         target.invoke_id, target.instance_id, target.run, run.sent, READ_LIMIT
     ):
@@ -174,27 +173,25 @@ async def _output(ctx: Context, target: Target, run: _Run) -> bytes:
         kept = True
         if not data:
             break
-        sent += stream.output_frame(target.instance_id, offset, data)
         run.sent = offset + len(data)
+        yield stream.output_frame(target.instance_id, offset, data)
     if kept and not _over(target):
-        return bytes(sent)  # the rest is kept as it comes
+        return  # the rest is kept as it comes
     for offset, data in placed(target.output, target.dropped, OUTPUT_LIMIT):
         if data and offset + len(data) > run.sent:
-            start = max(offset, run.sent)
-            sent += stream.output_frame(target.instance_id, start, data[start - offset :])
-            run.sent = offset + len(data)
-    return bytes(sent)
+            start, run.sent = max(offset, run.sent), offset + len(data)
+            yield stream.output_frame(target.instance_id, start, data[start - offset :])
 
 
 def _over(target: Target) -> bool:
     """The record's run has ended: a final status, or a repeating record back to waiting."""
-    return st.is_terminal(target.status) or target.status == st.SCHEDULED
+    return st.is_terminal(target.status) or target.status == RecordStatus.SCHEDULED
 
 
 async def _state(ctx: Context, target: Target) -> dict[str, Any]:
     """How the record stands; a repeating record back to waiting shows how its run ended."""
     record = target
-    if target.status == st.SCHEDULED and target.run > 0:
+    if target.status == RecordStatus.SCHEDULED and target.run > 0:
         history = await ctx.store.run_history(
             target.invoke_id, target.instance_id, PageRequest(offset=target.run - 1, limit=1)
         )
