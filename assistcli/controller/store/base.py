@@ -3,6 +3,32 @@
 Every method is atomic and durable: when it returns, the change is committed. Times (`now`) are
 always passed in, so callers and tests own the clock. A method that cannot write because the disk
 is full raises `StoreFull`, having written nothing of its call.
+
+Isolation. Several controllers may share one store, each with its own connections, and call any
+method at the same moment. A backend may run its transactions at READ COMMITTED (PostgreSQL's
+default), where each statement sees what was committed before it began: so no method may read a
+row, decide, and write the row back on the strength of that read alone. Each method's docstring
+says what it must not lose; the means are these, and a backend needs nothing stronger:
+
+- Conditional write: an UPDATE whose WHERE repeats what the decision was made on (the status,
+  the lease, the record's version), so that a row another caller changed meanwhile is left alone
+  (the database evaluates the WHERE again on the row's newest committed version). The row count
+  says whether the write happened; what follows from it is done only if it did.
+- Lock, then read: an UPDATE that changes nothing (`SET x = x`) locks rows until the commit, and
+  a read after it sees every change committed before the lock was granted. Invocations are
+  locked in invoke id order, so that two callers do not each wait for the other; a deadlock the
+  database breaks fails one call, which its caller repeats (an agent resends its reports, a
+  reaper runs again).
+- A unique key: an INSERT that finds its key taken does nothing (fires, ClientTokens, nonces).
+
+An invocation's status derives from its records. Every method that changes records refreshes
+it after locking the invocation's row and then reading its records' statuses (lock, then read):
+of two callers that each end one record of an invocation at once, the second to lock sees both
+endings, so the invocation does not stay Running.
+
+A record's version is (run, status, report_seq, lease_until): every change of a record that a
+decision depends on changes one of them. Reads that answer the API need no more than READ
+COMMITTED; a concurrent write may show in one list and not yet in the next.
 """
 
 from __future__ import annotations
@@ -88,7 +114,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def use_nonce(self, nonce: str, now: float, keep_for: float) -> bool:
         """Record a signature nonce. False if it was already recorded less than `keep_for`
-        seconds ago (a replay); older records may be forgotten."""
+        seconds ago (a replay); older records may be forgotten.
+
+        Isolation: one conditional insert-or-update keyed by the nonce, so of two requests
+        carrying the same nonce at once, on two controllers, exactly one gets True."""
 
     # Idempotency ------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -102,12 +131,17 @@ class Store(abc.ABC):
         and, once finished, its stored result (None while the first request is still running).
         An unfinished claim older than `stale_after` seconds belongs to a request that died (its
         writes carry its result, so it wrote nothing): it is taken over, fresh, with any
-        fingerprint. Claims older than `keep` seconds may be forgotten."""
+        fingerprint. Claims older than `keep` seconds may be forgotten.
+
+        Isolation: one conditional insert-or-update keyed by (scope, token): of two concurrent
+        claims exactly one is fresh."""
 
     @abc.abstractmethod
     async def finish_token(self, finished: TokenResult) -> bool:
         """Store the JSON result of the request that claimed the token, unless it is stored
-        already or the claim was taken over (then False)."""
+        already or the claim was taken over (then False).
+
+        Isolation: one write, conditional on the claim's time and on no result yet."""
 
     @abc.abstractmethod
     async def release_token(self, scope: str, token: str) -> None:
@@ -178,7 +212,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def stop_targets(self, invoke_id: str, instance_ids: Sequence[str], now: float) -> None:
         """Stop the invocation on `instance_ids` (all when empty): records not yet started become
-        Cancelled, running ones Stopping; finished ones are left alone. Sets StopTime."""
+        Cancelled, running ones Stopping; finished ones are left alone. Sets StopTime.
+
+        Isolation: each change is conditional on the record's status (Pending -> Cancelled,
+        Running -> Stopping), so a record that started or ended meanwhile is judged by its new
+        status; the invocation's status is refreshed as the module docstring says."""
 
     @abc.abstractmethod
     async def abort_undelivered(
@@ -188,14 +226,23 @@ class Store(abc.ABC):
         queued a periodic run) and not under a valid delivery lease end Aborted with ErrorCode
         DeliveryTimeout; a periodic record then waits for its next fire. A record already
         delivered to an instance whose agent polled since `connected_since` is left alone: its
-        agent holds it, or gets it again at its next poll. Returns how many."""
+        agent holds it, or gets it again at its next poll. Returns how many.
+
+        Isolation: a reaper, run by every controller. Each record ends only if its version is
+        still what was read (see the module docstring): a record that was started, reported,
+        leased or ended meanwhile is left alone, and its history row and its invocation's status
+        are written only for the records that ended here. Whether the agent polled is read once;
+        a delivery it races with ends Aborted, and the agent's first report of it replaces that
+        ending (see apply_reports)."""
 
     @abc.abstractmethod
     async def abandon_silent_runs(self, now: float, silent_for: float) -> int:
         """Records still running (or stopping) past their invocation's Timeout plus `silent_for`,
         on an instance whose agent has not polled for `silent_for` seconds, end Error with
         ErrorCode ClientNotResponse: a machine that never comes back leaves nothing Running
-        forever. Returns how many."""
+        forever. Returns how many.
+
+        Isolation: as abort_undelivered; a report applied meanwhile (a finish, say) stands."""
 
     @abc.abstractmethod
     async def get_instance(self, instance_id: str) -> Instance | None:
@@ -218,7 +265,12 @@ class Store(abc.ABC):
         """Remove an instance (its records stay), count it on its activation and append it to
         the deregistration feed; returns what was removed, or None if it did not exist. Its
         records that have not ended end with ErrorCode InstanceReleased: Terminated if they
-        ran, Aborted otherwise, and schedules fire no more."""
+        ran, Aborted otherwise, and schedules fire no more.
+
+        Isolation: the instance's row is deleted first, and only the call that deleted it goes
+        on: of two concurrent deregistrations one counts it and feeds it, the other returns
+        None. Its records are locked before they are read (lock, then read), so a report
+        applied concurrently either lands first, and is judged here, or finds them ended."""
 
     @abc.abstractmethod
     async def deregistrations(self, after: int | None) -> tuple[list[str], int]:
@@ -276,7 +328,11 @@ class Store(abc.ABC):
         """Insert an instance registered through its activation and count it there, unless the
         activation has already registered its InstanceCount (then False, nothing written).
         With `prefix`, the instance is named `<prefix>-<n>`, n its number within the activation
-        zero-padded to the digits of InstanceCount, fixed in the same transaction."""
+        zero-padded to the digits of InstanceCount, fixed in the same transaction.
+
+        Isolation: the count is a conditional increment (below InstanceCount), which locks the
+        activation's row until the commit: concurrent registrations never pass the count and
+        never share a number."""
 
     # Delivery -------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -287,7 +343,13 @@ class Store(abc.ABC):
         delivered, those whose lease expired unacknowledged, and those leased but not among the
         invoke ids its agent says it `holding` (the answer that carried them was lost: the
         agent lists every task it was given until it reports it started). A record is never
-        handed out twice while its lease holds and its agent holds it."""
+        handed out twice while its lease holds and its agent holds it.
+
+        Isolation: two polls of one instance may be served by two controllers at once (an agent
+        that reconnected). Each lease is a conditional write repeating the selection (Pending,
+        and unleased, expired or not held), so of two concurrent claims of a record exactly one
+        delivers it; the other skips it. A backend may instead skip rows another claim holds
+        locked (SKIP LOCKED)."""
 
     @abc.abstractmethod
     async def instances_with_news(self) -> list[str]:
@@ -321,7 +383,14 @@ class Store(abc.ABC):
         `output_limit` bytes, then its first output_limit // 2 bytes and its last ones, the bytes
         cut added to Dropped, and a finished report's `dropped` too. Once a run's output no
         longer fits, all of it, from its first byte, is also kept beside the record up to
-        `output_cap` bytes, for read_output."""
+        `output_cap` bytes, for read_output.
+
+        Isolation: the same batch may reach two controllers at once (an agent that retried), and
+        a reaper may end a record while it is read. The instance's records named in the batch are
+        locked before they are read (lock, then read), so the last applied sequence, the status
+        and the output are those of the latest commit: each report is applied exactly once, its
+        output folded once, and an ending written meanwhile is judged as ended. The
+        invocations' statuses are refreshed as the module docstring says."""
 
     @abc.abstractmethod
     async def read_output(
@@ -367,7 +436,11 @@ class Store(abc.ABC):
         """Apply reports of Alibaba's agent as apply_reports does. The first report of a new
         (task, start) starts its run: of a Period record, the record's next run (unless it was
         stopped); else the run it was handed out as. An ending report is applied once however
-        often it is repeated; reports of other instances' records change nothing."""
+        often it is repeated; reports of other instances' records change nothing.
+
+        Isolation: as apply_reports; the first report of a (task, start) is recorded under a
+        unique key, so of two controllers applying it at once one starts the run and the
+        other's call fails on the key, to be repeated when the agent reports again."""
 
     # Schedules ------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -385,13 +458,20 @@ class Store(abc.ABC):
         run (Pending, a new run number, a history row); on an instance whose agent schedules
         itself (see register_keyed_instance) the outcome becomes `agent` and no run starts. A
         fire already recorded (after a restart, or by another controller) changes nothing.
-        Returns the fires that started a run."""
+        Returns the fires that started a run.
+
+        Isolation: the fire's key is inserted first, and only the insert that added it goes on,
+        so any number of controllers may record the same fires at once."""
 
     @abc.abstractmethod
     async def fire_reboots(self, instance_id: str, boot_id: str, now: float) -> list[str]:
         """Start the waiting NextRebootOnly / EveryReboot records of an instance that reports a
         boot other than the one they were armed in; records armed before the instance reported
-        any boot are armed with this one instead. Returns the invoke ids started."""
+        any boot are armed with this one instead. Returns the invoke ids started.
+
+        Isolation: each record is re-armed by a write conditional on the boot it was armed in,
+        and only the write that changed it starts a run: two polls reporting the boot at once
+        start one."""
 
     @abc.abstractmethod
     async def run_history(

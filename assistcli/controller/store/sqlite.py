@@ -153,11 +153,12 @@ class SqliteStore(Store):
             if now >= self._next_nonce_purge:
                 c.execute("DELETE FROM nonces WHERE used_at < ?", (now - keep_for,))
                 self._next_nonce_purge = now + NONCE_PURGE_INTERVAL
-            row = c.execute("SELECT used_at FROM nonces WHERE nonce = ?", (nonce,)).fetchone()
-            if row and row[0] >= now - keep_for:
-                return False
-            c.execute("INSERT OR REPLACE INTO nonces VALUES (?, ?)", (nonce, now))
-            return True
+            recorded = c.execute(  # one statement: two controllers cannot both accept it
+                "INSERT INTO nonces VALUES (?, ?) ON CONFLICT (nonce) DO UPDATE SET "
+                "used_at = excluded.used_at WHERE nonces.used_at < ?",
+                (nonce, now, now - keep_for),
+            ).rowcount
+            return bool(recorded)
 
         return await self._run(record)
 

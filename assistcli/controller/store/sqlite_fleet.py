@@ -117,7 +117,11 @@ RELEASED = ("InstanceReleased", "The specified instance was released during task
 
 def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> Instance | None:
     page = list_instances(c, InstanceFilter(instance_ids=[instance_id]), PageRequest(limit=1))
-    if not page.items:
+    # Deleted first, conditionally: of two controllers deregistering it at once, one goes on.
+    if (
+        not page.items
+        or not c.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,)).rowcount
+    ):
         return None
     unended = "instance_id = ? AND status IN ('Pending', 'Scheduled', 'Running', 'Stopping')"
     c.execute(  # nothing of it will run or report again
@@ -129,7 +133,6 @@ def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> 
     ran = [r for r in active if r.status in (RecordStatus.RUNNING, RecordStatus.STOPPING)]
     schedule.end_runs(c, ran, RecordStatus.TERMINATED, RELEASED, now)
     schedule.end_runs(c, [r for r in active if r not in ran], RecordStatus.ABORTED, RELEASED, now)
-    c.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
     c.execute(
         "DELETE FROM tags WHERE resource_type = 'managedinstance' AND resource_id = ?",
         (instance_id,),
@@ -230,11 +233,12 @@ def claim_deliveries(
 ) -> list[Delivery]:
     # `x NOT IN ()` cannot be written, and `NOT IN (NULL)` is never true: no holding, no lease.
     lost = f"invoke_id NOT IN ({marks(holding)})" if holding else "1"
+    claimable = f"status = ? AND (lease_until IS NULL OR lease_until < ? OR {lost})"
+    claimable_params = (RecordStatus.PENDING, now, *holding)
     rows = c.execute(
-        "SELECT * FROM targets WHERE instance_id = ? AND status = ? AND "
-        f"(lease_until IS NULL OR lease_until < ? OR {lost}) "
+        f"SELECT * FROM targets WHERE instance_id = ? AND {claimable} "
         "ORDER BY creation_time, invoke_id LIMIT ?",
-        (instance_id, RecordStatus.PENDING, now, *holding, limit),
+        (instance_id, *claimable_params, limit),
     ).fetchall()
     if not rows:
         return []
@@ -242,16 +246,25 @@ def claim_deliveries(
     found = c.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
     if found is None:
         return []  # deregistered meanwhile
-    instance = instance_of(found, [])
-    invoke_ids = [r["invoke_id"] for r in rows]
-    cond = Where()
-    cond.within("instance_id", [instance_id])
-    cond.within("invoke_id", invoke_ids)
-    c.execute(
-        f"UPDATE targets SET delivered_at = coalesce(delivered_at, ?), lease_until = ?{cond.sql()}",
-        [now, now + lease, *cond.params],
+    # Each lease repeats the selection, so of two claims racing for a record one leases it.
+    lease_one = (
+        "UPDATE targets SET delivered_at = coalesce(delivered_at, ?), lease_until = ? "
+        f"WHERE invoke_id = ? AND instance_id = ? AND {claimable}"
     )
-    rows_of = invocation_rows(c, invoke_ids)
+    leased = [
+        row
+        for row in rows
+        if c.execute(
+            lease_one, (now, now + lease, row["invoke_id"], instance_id, *claimable_params)
+        ).rowcount
+    ]
+    return _deliveries(c, instance_of(found, []), leased, now, lease)
+
+
+def _deliveries(
+    c: sqlite3.Connection, instance: Instance, rows: list[sqlite3.Row], now: float, lease: float
+) -> list[Delivery]:
+    rows_of = invocation_rows(c, [r["invoke_id"] for r in rows])
     invocations = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
     deliveries = []
     for row in rows:
@@ -294,6 +307,9 @@ def apply_reports(
     cond = Where()
     cond.within("invoke_id", invoke_ids)
     cond.add("instance_id = ?", instance_id)
+    # Lock, then read: the same batch sent through two controllers is applied by whichever
+    # locks first, and the other then reads its report_seq and skips it.
+    c.execute(f"UPDATE targets SET report_seq = report_seq{cond.sql()}", cond.params)
     records = {
         row["invoke_id"]: target_of(row)
         for row in c.execute(f"SELECT * FROM targets{cond.sql()}", cond.params)
@@ -341,5 +357,4 @@ def abandon_silent_runs(c: sqlite3.Connection, now: float, silent_for: float) ->
         (silent_for, now, now - silent_for),
     ).fetchall()
     error = ("ClientNotResponse", "The agent on the instance does not respond.")
-    schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ERROR, error, now)
-    return len(rows)
+    return len(schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ERROR, error, now))

@@ -146,8 +146,14 @@ def invocations_of(
 
 def refresh_status(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> None:
     """Recompute the task-level statuses from the per-instance ones (which statuses occur is
-    all they depend on: SQLite finds those without handing every record to Python)."""
-    for invoke_id in invoke_ids:
+    all they depend on: SQLite finds those without handing every record to Python).
+
+    Lock, then read: the invocation's row is locked (a write that changes nothing) before its
+    records are read, so that under READ COMMITTED, of two transactions that each changed one
+    record, the second reads the first's change once the first commits (no write skew).
+    Invocations are locked in id order, so that two such transactions do not deadlock."""
+    for invoke_id in sorted(invoke_ids):
+        c.execute("UPDATE invocations SET status = status WHERE invoke_id = ?", (invoke_id,))
         statuses = [
             row[0]
             for row in c.execute(

@@ -111,11 +111,13 @@ def fire_reboots(c: sqlite3.Connection, instance_id: str, boot_id: str, now: flo
     ).fetchall()
     fired = []
     for invoke_id, armed_in in rows:
-        c.execute(
-            "UPDATE targets SET boot_id = ? WHERE invoke_id = ? AND instance_id = ?",
-            (boot_id, invoke_id, instance_id),
-        )
-        if armed_in:  # armed before the instance ever said which boot it was in: arm only
+        rearmed = c.execute(  # conditional on the boot read: two polls at once start one run
+            "UPDATE targets SET boot_id = ? WHERE invoke_id = ? AND instance_id = ? "
+            "AND boot_id = ? AND status = ?",
+            (boot_id, invoke_id, instance_id, armed_in, RecordStatus.SCHEDULED),
+        ).rowcount
+        # Armed before the instance ever said which boot it was in: arm only.
+        if rearmed and armed_in:
             start_run(c, invoke_id, instance_id, now)
             fired.append(invoke_id)
     refresh_status(c, fired)
@@ -190,12 +192,42 @@ def end_runs(
     status: RecordStatus,
     error: tuple[str, str],
     now: float,
-) -> None:
-    """End the current runs of `records` with `status` and (ErrorCode, ErrorInfo)."""
-    modes = repeat_modes(c, {r.invoke_id for r in records})
-    for record in records:
+) -> list[Target]:
+    """End the current runs of `records`, as they were read, with `status` and (ErrorCode,
+    ErrorInfo). A record whose version changed since it was read (a report, a claim or another
+    ending came in between) is left alone. Returns the records ended."""
+    ended = [r for r in records if end_if_unchanged(c, r, status, error, now)]
+    modes = repeat_modes(c, {r.invoke_id for r in ended})
+    for record in ended:
+        settle(c, record, modes[record.invoke_id])
+    update_records(c, ended)  # the rows are this transaction's until it commits
+    refresh_status(c, {r.invoke_id for r in ended})
+    return ended
+
+
+def end_if_unchanged(
+    c: sqlite3.Connection, record: Target, status: RecordStatus, error: tuple[str, str], now: float
+) -> bool:
+    """Compare-and-set on the record's version (run, status, report_seq, lease_until). `IS` is
+    SQLite's equality that holds between NULLs (PostgreSQL: IS NOT DISTINCT FROM)."""
+    ended = c.execute(
+        "UPDATE targets SET status = ?, error_code = ?, error_info = ?, update_time = ?, "
+        "finish_time = ? WHERE invoke_id = ? AND instance_id = ? AND run = ? AND status = ? "
+        "AND report_seq = ? AND lease_until IS ?",
+        (
+            status,
+            *error,
+            now,
+            now,
+            record.invoke_id,
+            record.instance_id,
+            record.run,
+            record.status,
+            record.report_seq,
+            record.lease_until,
+        ),
+    ).rowcount
+    if ended:
         record.status, (record.error_code, record.error_info) = status, error
         record.update_time = record.finish_time = now
-        settle(c, record, modes[record.invoke_id])
-    update_records(c, records)
-    refresh_status(c, {r.invoke_id for r in records})
+    return bool(ended)

@@ -142,8 +142,7 @@ def abort_undelivered(
         (queued_before, now, connected_since),
     ).fetchall()
     error = ("DeliveryTimeout", "The command delivery has been timeout.")
-    schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ABORTED, error, now)
-    return len(rows)
+    return len(schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ABORTED, error, now))
 
 
 def modify_invocation(
