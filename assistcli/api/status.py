@@ -79,6 +79,8 @@ _R = RecordStatus
 ACTIVE = (_R.PENDING, _R.SCHEDULED, _R.RUNNING, _R.STOPPING)
 # What a task that "will still run" may be: a Stopping one is on its way to Stopped.
 STILL_RUNS = (_R.PENDING, _R.SCHEDULED, _R.RUNNING)
+# A script is under way on the instance (it may be being killed).
+EXECUTING = (_R.RUNNING, _R.STOPPING)
 STOPPED_CLASS = (_R.CANCELLED, _R.TERMINATED)
 FAILED_CLASS = (_R.FAILED, _R.INVALID, _R.ABORTED, _R.TIMEOUT, _R.ERROR)
 # Failures before or around the script: the legacy vocabulary calls them Failed. A script that

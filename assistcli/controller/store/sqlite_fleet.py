@@ -100,9 +100,9 @@ def instance_stats(c: sqlite3.Connection, instance_ids: Sequence[str]) -> dict[s
     cond.within("t.instance_id", instance_ids)
     rows = c.execute(
         "SELECT t.instance_id, count(*), max(i.creation_time), "
-        "sum(t.status IN ('Running', 'Stopping')) FROM targets t JOIN invocations i "
+        f"sum(t.status IN ({marks(st.EXECUTING)})) FROM targets t JOIN invocations i "
         f"ON i.invoke_id = t.invoke_id{cond.sql()} GROUP BY t.instance_id",
-        cond.params,
+        [*st.EXECUTING, *cond.params],
     )
     stats = {i: InstanceStats() for i in instance_ids}
     for instance_id, count, last, active in rows:
@@ -123,14 +123,16 @@ def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> 
         or not c.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,)).rowcount
     ):
         return None
-    unended = "instance_id = ? AND status IN ('Pending', 'Scheduled', 'Running', 'Stopping')"
+    unended = f"instance_id = ? AND status IN ({marks(st.ACTIVE)})"
     c.execute(  # nothing of it will run or report again
-        f"UPDATE targets SET next_fire = NULL, stop_time = ? WHERE {unended}", (now, instance_id)
+        f"UPDATE targets SET next_fire = NULL, stop_time = ? WHERE {unended}",
+        (now, instance_id, *st.ACTIVE),
     )
     active = [
-        target_of(r) for r in c.execute(f"SELECT * FROM targets WHERE {unended}", (instance_id,))
+        target_of(r)
+        for r in c.execute(f"SELECT * FROM targets WHERE {unended}", (instance_id, *st.ACTIVE))
     ]
-    ran = [r for r in active if r.status in (RecordStatus.RUNNING, RecordStatus.STOPPING)]
+    ran = [r for r in active if r.status in st.EXECUTING]
     schedule.end_runs(c, ran, RecordStatus.TERMINATED, RELEASED, now)
     schedule.end_runs(c, [r for r in active if r not in ran], RecordStatus.ABORTED, RELEASED, now)
     c.execute(
@@ -280,7 +282,8 @@ def _deliveries(
 def instances_with_news(c: sqlite3.Connection) -> list[str]:
     rows = c.execute(  # the targets_pending index: (status, creation_time)
         "SELECT DISTINCT instance_id FROM targets "
-        "WHERE status = 'Stopping' OR (status = 'Pending' AND lease_until IS NULL)"
+        "WHERE status = ? OR (status = ? AND lease_until IS NULL)",
+        (RecordStatus.STOPPING, RecordStatus.PENDING),
     )
     return [row[0] for row in rows]
 
@@ -291,7 +294,7 @@ def records_to_cancel(
     cond = Where()
     cond.within("invoke_id", invoke_ids)
     cond.add("instance_id = ?", instance_id)
-    cond.add("status NOT IN ('Pending', 'Running')")
+    cond.add("status NOT IN (?, ?)", RecordStatus.PENDING, RecordStatus.RUNNING)
     return [r[0] for r in c.execute(f"SELECT invoke_id FROM targets{cond.sql()}", cond.params)]
 
 
@@ -351,10 +354,10 @@ def _apply(record: Target, report: Report) -> None:
 def abandon_silent_runs(c: sqlite3.Connection, now: float, silent_for: float) -> int:
     rows = c.execute(
         "SELECT t.* FROM targets t JOIN invocations i ON i.invoke_id = t.invoke_id "
-        "WHERE t.status IN ('Running', 'Stopping') AND t.start_time + i.timeout + ? < ? "
+        f"WHERE t.status IN ({marks(st.EXECUTING)}) AND t.start_time + i.timeout + ? < ? "
         "AND t.instance_id IN "
         "(SELECT instance_id FROM instances WHERE coalesce(last_heartbeat, 0) < ?)",
-        (silent_for, now, now - silent_for),
+        (*st.EXECUTING, silent_for, now, now - silent_for),
     ).fetchall()
     error = ("ClientNotResponse", "The agent on the instance does not respond.")
     return len(schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ERROR, error, now))

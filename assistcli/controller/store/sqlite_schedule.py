@@ -86,18 +86,18 @@ def schedules_itself(c: sqlite3.Connection, instance_id: str) -> bool:
 def start_run(c: sqlite3.Connection, invoke_id: str, instance_id: str, now: float) -> None:
     """The record's next run becomes Pending, and a history row is opened for it."""
     c.execute(
-        "UPDATE targets SET run = run + 1, status = 'Pending', start_time = NULL, "
+        "UPDATE targets SET run = run + 1, status = ?, start_time = NULL, "
         "finish_time = NULL, stop_time = NULL, exit_code = NULL, output = x'', dropped = 0, "
         "error_code = '', error_info = '', report_seq = -1, delivered_at = NULL, "
         "lease_until = NULL, queued_at = ?, update_time = ? "
         "WHERE invoke_id = ? AND instance_id = ?",
-        (now, now, invoke_id, instance_id),
+        (RecordStatus.PENDING, now, now, invoke_id, instance_id),
     )
     c.execute(
         "INSERT OR REPLACE INTO runs (invoke_id, instance_id, run, status, update_time) "
-        "SELECT invoke_id, instance_id, run, 'Pending', ? FROM targets "
+        "SELECT invoke_id, instance_id, run, ?, ? FROM targets "
         "WHERE invoke_id = ? AND instance_id = ?",
-        (now, invoke_id, instance_id),
+        (RecordStatus.PENDING, now, invoke_id, instance_id),
     )
 
 

@@ -136,10 +136,10 @@ def abort_undelivered(
     c: sqlite3.Connection, queued_before: float, now: float, connected_since: float
 ) -> int:
     rows = c.execute(
-        "SELECT * FROM targets WHERE status = 'Pending' AND queued_at < ? "
+        "SELECT * FROM targets WHERE status = ? AND queued_at < ? "
         "AND (lease_until IS NULL OR lease_until < ?) AND (delivered_at IS NULL OR "
         "instance_id NOT IN (SELECT instance_id FROM instances WHERE last_heartbeat >= ?))",
-        (queued_before, now, connected_since),
+        (RecordStatus.PENDING, queued_before, now, connected_since),
     ).fetchall()
     error = ("DeliveryTimeout", "The command delivery has been timeout.")
     return len(schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ABORTED, error, now))
