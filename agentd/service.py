@@ -214,6 +214,7 @@ class Agent:
                     self._settle(task)
                 return False
             self._queued.add(task.invoke_id)
+        logger.info("task %s: received", task.invoke_id)
         threading.Thread(target=self.work, args=(task,), name=task.invoke_id, daemon=True).start()
         return True
 

@@ -47,7 +47,9 @@ def outage_while_held(
     blocker = run_script(ctl, agent.instance_id, f"while [ ! -e {gate} ]; do sleep 0.05; done")
     wait_status(ctl, blocker, {"Running"})
     queued = run_script(ctl, agent.instance_id, "echo done")  # held, behind the blocker
-    wait_for(lambda: delivered(ctl, queued), what="the task to reach its agent")
+    wait_for(lambda: delivered(ctl, queued), what="the controller to hand the task out")
+    # Leased is not held: the answer carrying it may still be on its way when the controller dies.
+    wait_for(lambda: f"task {queued}: received" in agent.log(), what="the agent to hold it")
 
     ctl.kill()
     gate.touch()
