@@ -25,8 +25,8 @@ from assistcli.controller.models import (
     Page,
     PageRequest,
     Tag,
-    Target,
 )
+from assistcli.controller.records import apply_report
 from assistcli.controller.store import sqlite_admin as admin
 from assistcli.controller.store import sqlite_output as output
 from assistcli.controller.store import sqlite_schedule as schedule
@@ -324,31 +324,12 @@ def apply_reports(
             continue  # not this instance's, or about a run that is over
         if report.seq > record.report_seq:
             output.append(c, record, report.output, output_limit, output_cap, now)
-            _apply(record, report)
+            apply_report(record, report)
             record.report_seq, record.update_time = report.seq, now
             schedule.settle(c, record, modes[record.invoke_id])
     update_records(c, records.values())
     refresh_status(c, records)
     return set(invoke_ids) - set(records)
-
-
-def _apply(record: Target, report: Report) -> None:
-    """One agent event on one record, its output already taken. A record that has ended keeps
-    its outcome, unless the controller only inferred it: then the agent's word wins."""
-    if record.error_code in st.INFERRED_ENDINGS:
-        record.status = RecordStatus.RUNNING if record.start_time else RecordStatus.PENDING
-        record.error_code = record.error_info = ""
-        record.finish_time = None
-    if report.event == "started" and record.status == RecordStatus.PENDING:
-        record.status, record.start_time = RecordStatus.RUNNING, report.time
-        record.repeats += 1
-    if report.event == "finished" and not st.is_terminal(record.status):
-        record.status = RecordStatus(report.status)
-        record.exit_code = report.exit_code
-        record.error_code, record.error_info = report.error_code, report.error_info
-        record.finish_time = report.time
-        record.dropped += report.dropped  # the bytes the agent did not send, to those cut here
-        record.start_time = record.start_time or None
 
 
 def abandon_silent_runs(c: sqlite3.Connection, now: float, silent_for: float) -> int:

@@ -11,8 +11,9 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from assistcli.api import status as st
-from assistcli.api.status import RecordStatus, RepeatMode
+from assistcli.api.status import RecordStatus
 from assistcli.controller.models import Fire, Result, Target
+from assistcli.controller.records import end_run, rearm
 from assistcli.controller.store.sqlite_rows import (
     invocation_rows,
     invocations_of,
@@ -139,9 +140,7 @@ def settle(c: sqlite3.Connection, record: Target, repeat_mode: str) -> None:
             *(getattr(record, name) for name in RUN_FIELDS),
         ),
     )
-    scheduled = record.next_fire is not None or repeat_mode == RepeatMode.EVERY_REBOOT
-    if st.is_terminal(record.status) and scheduled and record.stop_time is None:
-        record.status = RecordStatus.SCHEDULED
+    rearm(record, repeat_mode)
 
 
 def repeat_modes(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> dict[str, str]:
@@ -228,6 +227,5 @@ def end_if_unchanged(
         ),
     ).rowcount
     if ended:
-        record.status, (record.error_code, record.error_info) = status, error
-        record.update_time = record.finish_time = now
+        end_run(record, status, error, now)
     return bool(ended)
