@@ -306,6 +306,17 @@ class Agent:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def end_left_runs(self) -> None:
+        """End what the runs of a killed agent left running (a test that failed midway leaves
+        scripts waiting for a gate), as a restarted agent would."""
+        from agentd.executor import abandon
+        from agentd.outbox import Ledger
+
+        with contextlib.suppress(OSError):  # a state dir on a disk the test took away
+            ledger = Ledger(self.state_dir / "ledger")
+            for key in ledger.unfinished():
+                abandon(ledger.record(key))
+
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM and wait for a graceful exit; returns the exit code."""
         assert self.process is not None
@@ -356,6 +367,7 @@ def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartAgent
     yield start
     for agent in started:
         agent.kill()
+        agent.end_left_runs()
 
 
 @pytest.fixture(scope="module")
