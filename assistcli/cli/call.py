@@ -75,12 +75,15 @@ def _waiter(action: Action, fields: tuple[str, ...] | None) -> WaiterSpec | None
         return None
     if not action.read_only:
         wait_on = WAIT_ON.get(action.name, "Describe... --waiter expr=... to=...")
+        tip = f"Run {action.name} once without it, then wait on its result:\n"
+        tip += f"  assistcli ecs {wait_on}"
+        if action.name in WATCHED:
+            tip += f"\nor follow it as it runs: assistcli ecs {action.name} ... --watch"
         raise usage(
             f"--waiter repeats the call until a value matches, and {action.name} is not "
             "read-only: each repeat would do it again. --waiter works with Describe and List "
             "actions",
-            tip=f"Run {action.name} once without it, then wait on its result:\n"
-            f"  assistcli ecs {wait_on}",
+            tip=tip,
         )
     from assistcli.cli.waiter import parse_waiter
 

@@ -60,6 +60,7 @@ def test_a_waiter_on_a_mutating_action_is_refused_before_anything_runs(
     assert refused.exit_code == 2, refused.stderr
     assert "RunCommand is not read-only: each repeat would do it again" in refused.stderr
     assert "assistcli ecs DescribeInvocations --InvokeId ID --waiter" in refused.stderr
+    assert "assistcli ecs RunCommand ... --watch" in refused.stderr
 
     def invocations() -> int:
         listed = cli_on.json("ecs", "DescribeInvocations", "--CommandName", name)
