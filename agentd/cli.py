@@ -96,16 +96,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def do_register(args: argparse.Namespace, state_dir: Path) -> int:
-    request = registration.Request(
-        args.server,
-        args.activation_id,
-        args.activation_code,
-        args.name or "",
-        args.ca_file,
-        args.ca_fingerprint or "",
-        args.force,
-    )
-    return registration.register(request, state_dir)
+    return registration.register(registration.Request.from_args(args, force=args.force), state_dir)
 
 
 def do_run(args: argparse.Namespace, state_dir: Path) -> int:

@@ -97,15 +97,7 @@ def ensure_registered(args: argparse.Namespace, state_dir: Path) -> int:
         print(held)
         registration.fail(f"{state_dir} is registered already; kept (--force registers again)")
         return 0
-    request = registration.Request(
-        args.server,
-        args.activation_id,
-        args.activation_code,
-        args.name or "",
-        args.ca_file,
-        args.ca_fingerprint or "",
-        force=True,
-    )
+    request = registration.Request.from_args(args, force=True)
     return registration.register(request, state_dir)
 
 

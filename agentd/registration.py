@@ -41,6 +41,19 @@ class Request(NamedTuple):
     ca_fingerprint: str = ""
     force: bool = False
 
+    @classmethod
+    def from_args(cls, args: Any, *, force: bool) -> Request:
+        """From `register`'s (or `install`'s) parsed options."""
+        return cls(
+            args.server,
+            args.activation_id,
+            args.activation_code,
+            args.name or "",
+            args.ca_file,
+            args.ca_fingerprint or "",
+            force,
+        )
+
 
 def registered_as(state_dir: Path) -> str | None:
     """The instance id the state directory holds, or None when it holds no identity."""
