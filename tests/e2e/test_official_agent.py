@@ -297,6 +297,33 @@ def test_a_kick_the_agent_answered_does_not_delay_the_next(
         assert time.monotonic() - kicked >= 1.5
 
 
+def test_news_heard_before_the_fetch_that_answers_a_kick_is_taken_by_it(
+    ctl: Controller, agent: OfficialAgent
+) -> None:
+    """News between a kick and the fetch answering it is in that fetch: no second kick follows
+    it, and work created after that fetch is kicked at once (a late second kick, sent when the
+    hold-back ended, held back the next real one for up to 2 s)."""
+    from websockets.sync.client import connect
+
+    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
+    with connect(
+        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
+    ) as ws:
+        first = run_script(ctl, agent.instance_id, "echo one")
+        assert ws.recv(timeout=5) == "kick_vm"
+        second = run_script(ctl, agent.instance_id, "echo two")  # news while the kick is unanswered
+        ws.send("accept:kick_vm")
+        listed = {e["task"]["taskID"] for e in agent.task_list("kickoff")["run"]}
+        assert listed == {first, second}
+        sent = time.monotonic()
+        third = run_script(ctl, agent.instance_id, "echo three")
+        assert ws.recv(timeout=5) == "kick_vm"
+        assert time.monotonic() - sent < 1.0
+        run_entry(agent, third)
+        with pytest.raises(TimeoutError):  # nothing more to say
+            ws.recv(timeout=1.5)
+
+
 def test_a_controller_stops_at_once_with_the_agent_connected(
     start_controller: StartController, pki: Pki
 ) -> None:

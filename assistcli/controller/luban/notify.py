@@ -2,8 +2,9 @@
 
 When the controller hears news for the instance (work to run or to stop, see notifier.py), it
 sends `kick_vm`, and the agent fetches its task list: at once when the agent has fetched since the
-last kick, else no sooner than KICK_GAP after it (news heard while a kick is still unanswered is
-most often the same work, which that fetch takes). A frame of two words (`kick_vm task`) would
+last kick, else no sooner than KICK_GAP after it. News heard while a kick is still unanswered is
+most often the same work: the fetch that answers the kick takes it (a fetch sees everything
+committed before it began), and no second kick follows. A frame of two words (`kick_vm task`) would
 stop the agent reading the connection until it restarts, and `kick_vm agent stop|remove` stop or
 uninstall it: they are never sent. When the instance is deregistered (DeregisterManagedInstance)
 the agent is sent `kick_vm agent deregister`: it asks to deregister (its last signed request,
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket
 
@@ -33,32 +35,41 @@ DEPARTURE_WAIT = 10.0  # seconds for the agent told to deregister to ask and ans
 POLICY_VIOLATION, GOING_AWAY = 1008, 1001
 
 
+@dataclass(slots=True, eq=False)  # kept in sets: hashed by identity
+class _Watch:
+    """One connection's view of its agent's fetches."""
+
+    woken: asyncio.Event  # news not yet taken by a fetch
+    last_fetch: float = 0.0  # when its agent last began to fetch (the loop's clock)
+    fetched: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class Fetches:
-    """When the agents connected to this controller's WebSocket last fetched their task list
-    (the loop's clock), so that a kick they answered already does not hold back the next."""
+    """The agents connected to this controller's WebSocket, and when they last fetched their
+    task list, so that a kick they answered already does not hold back the next."""
 
     def __init__(self) -> None:
-        self._last: dict[str, float] = {}
-        self._connections: dict[str, int] = {}
+        self._watches: dict[str, set[_Watch]] = {}
 
     @contextlib.contextmanager
-    def watching(self, instance_id: str) -> Iterator[None]:
-        self._connections[instance_id] = self._connections.get(instance_id, 0) + 1
-        self._last.setdefault(instance_id, 0.0)
+    def watching(self, instance_id: str, woken: asyncio.Event) -> Iterator[_Watch]:
+        watch = _Watch(woken)
+        self._watches.setdefault(instance_id, set()).add(watch)
         try:
-            yield
+            yield watch
         finally:
-            self._connections[instance_id] -= 1
-            if not self._connections[instance_id]:
-                del self._connections[instance_id], self._last[instance_id]
+            watches = self._watches[instance_id]
+            watches.discard(watch)
+            if not watches:
+                del self._watches[instance_id]
 
-    def fetched(self, instance_id: str) -> None:
-        if instance_id in self._last:
-            self._last[instance_id] = asyncio.get_running_loop().time()
-
-    def since(self, instance_id: str, moment: float) -> bool:
-        """Whether the agent fetched after `moment`."""
-        return self._last.get(instance_id, 0.0) > moment
+    def fetching(self, instance_id: str) -> None:
+        """The instance's agent begins a fetch: it takes every piece of news heard so far."""
+        now = asyncio.get_running_loop().time()
+        for watch in self._watches.get(instance_id, ()):
+            watch.woken.clear()
+            watch.last_fetch = now
+            watch.fetched.set()
 
 
 async def serve(call: Call, websocket: WebSocket, identity: Identity, fetches: Fetches) -> None:
@@ -78,7 +89,10 @@ async def serve(call: Call, websocket: WebSocket, identity: Identity, fetches: F
     hears = asyncio.ensure_future(websocket.receive())
     loop = asyncio.get_running_loop()
     try:
-        with notifier.subscribe(instance_id) as woken, fetches.watching(instance_id):
+        with (
+            notifier.subscribe(instance_id) as woken,
+            fetches.watching(instance_id, woken) as watch,
+        ):
             kicked = -KICK_GAP
             while True:
                 waiting = asyncio.ensure_future(woken.wait())
@@ -92,8 +106,14 @@ async def serve(call: Call, websocket: WebSocket, identity: Identity, fetches: F
                 if notifier.stopping:
                     await websocket.close(GOING_AWAY)
                     return
-                if not fetches.since(instance_id, kicked):
-                    await asyncio.sleep(max(0.0, kicked + KICK_GAP - loop.time()))
+                watch.fetched.clear()
+                if watch.last_fetch < kicked:  # the last kick is unanswered yet
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            watch.fetched.wait(), kicked + KICK_GAP - loop.time()
+                        )
+                    if not woken.is_set():  # the fetch that answered it took the news
+                        continue
                 woken.clear()  # before looking: news from now on wakes it again
                 if await ctx.store.get_agent_key(instance_id) is None:  # deregistered
                     identity.departing(instance_id, key, ctx.now)
@@ -103,8 +123,8 @@ async def serve(call: Call, websocket: WebSocket, identity: Identity, fetches: F
                     if not hears.done() or hears.result()["type"] != "websocket.disconnect":
                         await websocket.close(POLICY_VIOLATION)
                     return
+                kicked = loop.time()  # before sending: a fetch it causes comes after
                 await websocket.send_text(KICK)
-                kicked = loop.time()
     finally:
         hears.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

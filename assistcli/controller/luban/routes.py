@@ -54,9 +54,8 @@ def routes(context: Callable[[], Context]) -> list[BaseRoute]:
     identity, fetches = Identity(), notify.Fetches()
 
     async def task_list(call: Call) -> Response:
-        listed = await tasks.task_list(call)
-        fetches.fetched(call.instance_id)  # after its look: the kick it answered is spent
-        return listed
+        fetches.fetching(call.instance_id)  # before its look, which sees the news heard so far
+        return await tasks.task_list(call)
 
     async def deregister(call: Call) -> Response:
         if identity.departed(call.instance_id):  # deregistered, and its agent told so
