@@ -2,7 +2,7 @@
 
 Cloud Assistant shows at most 24,576 bytes of a run's output (`Output`) and counts the rest
 (`Dropped`). Agents that stream a run's whole output (to a controller that keeps it, see
-store/sqlite_output.py) leave the cut to the controller: each chunk is folded into the record,
+store/sql_output.py) leave the cut to the controller: each chunk is folded into the record,
 which keeps the output's first limit // 2 bytes and its latest ones. Agents that send only a
 head and a tail send no more than fits, so folding their chunks cuts nothing.
 """

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence, Sized
 from dataclasses import fields
 from typing import Any
 
 from assistcli.api import status as st
 from assistcli.controller.models import Command, FileSpec, Invocation, PageRequest, Tag, Target
+from assistcli.controller.store.db import Db, Row
 
 # Columns are the models' fields; tags, targets and files live in their own tables.
 COMMAND_FIELDS = [f.name for f in fields(Command) if f.name != "tags"]
@@ -71,15 +71,13 @@ RESOURCE_TABLES = {
 
 
 # Row mapping ----------------------------------------------------------------------------------
-def insert_row(c: sqlite3.Connection, table: str, fields: list[str], row: Sequence[Any]) -> None:
+def insert_row(c: Db, table: str, fields: list[str], row: Sequence[Any]) -> None:
     c.execute(
         f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", row
     )
 
 
-def page_of(
-    c: sqlite3.Connection, table: str, cond: Where, order: str, page: PageRequest
-) -> tuple[list[sqlite3.Row], int]:
+def page_of(c: Db, table: str, cond: Where, order: str, page: PageRequest) -> tuple[list[Row], int]:
     total = c.execute(f"SELECT count(*) FROM {table}{cond.sql()}", cond.params).fetchone()[0]
     rows = c.execute(
         f"SELECT * FROM {table}{cond.sql()} ORDER BY {order} LIMIT ? OFFSET ?",
@@ -88,16 +86,14 @@ def page_of(
     return rows, int(total)
 
 
-def set_tags(
-    c: sqlite3.Connection, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]
-) -> None:
+def set_tags(c: Db, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]) -> None:
     c.executemany(
         "INSERT OR REPLACE INTO tags (resource_type, resource_id, key, value) VALUES (?, ?, ?, ?)",
         [(resource_type, rid, key, value) for rid in resource_ids for key, value in tags],
     )
 
 
-def tags_of(c: sqlite3.Connection, resource_type: str, ids: Sequence[str]) -> dict[str, list[Tag]]:
+def tags_of(c: Db, resource_type: str, ids: Sequence[str]) -> dict[str, list[Tag]]:
     found: dict[str, list[Tag]] = {}
     if ids:
         rows = c.execute(
@@ -110,7 +106,7 @@ def tags_of(c: sqlite3.Connection, resource_type: str, ids: Sequence[str]) -> di
     return found
 
 
-def invocation_rows(c: sqlite3.Connection, invoke_ids: Sequence[str]) -> list[sqlite3.Row]:
+def invocation_rows(c: Db, invoke_ids: Sequence[str]) -> list[Row]:
     if not invoke_ids:
         return []
     marks = ",".join("?" * len(invoke_ids))
@@ -119,9 +115,7 @@ def invocation_rows(c: sqlite3.Connection, invoke_ids: Sequence[str]) -> list[sq
     ).fetchall()
 
 
-def invocations_of(
-    c: sqlite3.Connection, rows: Sequence[sqlite3.Row], *, with_targets: bool = True
-) -> list[Invocation]:
+def invocations_of(c: Db, rows: Sequence[Row], *, with_targets: bool = True) -> list[Invocation]:
     """Invocations of `rows` with their tags, file (SendFile) and, unless the caller already
     holds the one record it needs, every per-instance record (up to 100 each)."""
     ids = [r["invoke_id"] for r in rows]
@@ -144,7 +138,7 @@ def invocations_of(
     ]
 
 
-def refresh_status(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> None:
+def refresh_status(c: Db, invoke_ids: Iterable[str]) -> None:
     """Recompute the task-level statuses from the per-instance ones (which statuses occur is
     all they depend on: SQLite finds those without handing every record to Python).
 
@@ -173,7 +167,7 @@ def command_row(cmd: Command) -> tuple[Any, ...]:
     return tuple(values.values())
 
 
-def command_of(row: sqlite3.Row, tags: list[Tag]) -> Command:
+def command_of(row: Row, tags: list[Tag]) -> Command:
     values = {name: row[name] for name in COMMAND_FIELDS}
     values["enable_parameter"] = bool(values["enable_parameter"])
     values["parameter_names"] = json.loads(values["parameter_names"])
@@ -187,7 +181,7 @@ def invocation_row(inv: Invocation) -> tuple[Any, ...]:
 
 
 def invocation_of(
-    row: sqlite3.Row, targets: list[Target], tags: list[Tag], file: FileSpec | None = None
+    row: Row, targets: list[Target], tags: list[Tag], file: FileSpec | None = None
 ) -> Invocation:
     values = {name: row[name] for name in INVOCATION_FIELDS}
     values["parameters"] = (
@@ -203,7 +197,7 @@ def file_row(invoke_id: str, spec: FileSpec) -> tuple[Any, ...]:
     return (invoke_id, *(getattr(spec, name) for name in FILE_FIELDS))
 
 
-def file_of(row: sqlite3.Row) -> FileSpec:
+def file_of(row: Row) -> FileSpec:
     spec = FileSpec(**{name: row[name] for name in FILE_FIELDS})
     spec.overwrite = bool(spec.overwrite)
     return spec
@@ -213,7 +207,7 @@ def target_row(target: Target) -> tuple[Any, ...]:
     return tuple(getattr(target, name) for name in TARGET_FIELDS)
 
 
-def target_of(row: sqlite3.Row) -> Target:
+def target_of(row: Row) -> Target:
     values = {name: row[name] for name in TARGET_FIELDS}
     values["status"] = st.RecordStatus(values["status"])
     return Target(**values)
@@ -235,7 +229,7 @@ TARGET_MUTABLE = (
 )
 
 
-def update_records(c: sqlite3.Connection, records: Iterable[Target]) -> None:
+def update_records(c: Db, records: Iterable[Target]) -> None:
     assignments = ", ".join(f"{name} = ?" for name in TARGET_MUTABLE)
     c.executemany(
         f"UPDATE targets SET {assignments} WHERE invoke_id = ? AND instance_id = ?",

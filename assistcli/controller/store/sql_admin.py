@@ -6,16 +6,15 @@ Plain functions of a connection, run by `SqliteStore` on its writer thread.
 
 from __future__ import annotations
 
-import sqlite3
-
 from assistcli.controller.models import AccessKey
+from assistcli.controller.store.db import Db, Row
 
 FEED_KEEP = 24 * 3600.0  # seconds a deregistration stays in the feed: controllers follow it live
 CONTROLLER_KEEP = 24 * 3600.0  # seconds a controller that stopped without a word is remembered
 
 
 # Access keys ----------------------------------------------------------------------------------
-def access_key_of(row: sqlite3.Row) -> AccessKey:
+def access_key_of(row: Row) -> AccessKey:
     return AccessKey(
         access_key_id=row["access_key_id"],
         secret=row["secret"],
@@ -25,31 +24,31 @@ def access_key_of(row: sqlite3.Row) -> AccessKey:
     )
 
 
-def get_access_key(c: sqlite3.Connection, access_key_id: str) -> AccessKey | None:
+def get_access_key(c: Db, access_key_id: str) -> AccessKey | None:
     row = c.execute("SELECT * FROM access_keys WHERE access_key_id = ?", (access_key_id,))
     found = row.fetchone()
     return access_key_of(found) if found else None
 
 
-def list_access_keys(c: sqlite3.Connection) -> list[AccessKey]:
+def list_access_keys(c: Db) -> list[AccessKey]:
     rows = c.execute("SELECT * FROM access_keys ORDER BY created_at, access_key_id")
     return [access_key_of(row) for row in rows]
 
 
-def set_access_key_enabled(c: sqlite3.Connection, access_key_id: str, enabled: bool) -> bool:
+def set_access_key_enabled(c: Db, access_key_id: str, enabled: bool) -> bool:
     changed = c.execute(
         "UPDATE access_keys SET enabled = ? WHERE access_key_id = ?", (int(enabled), access_key_id)
     )
     return changed.rowcount > 0
 
 
-def delete_access_key(c: sqlite3.Connection, access_key_id: str) -> bool:
+def delete_access_key(c: Db, access_key_id: str) -> bool:
     gone = c.execute("DELETE FROM access_keys WHERE access_key_id = ?", (access_key_id,))
     return gone.rowcount > 0
 
 
 # The deregistration feed ------------------------------------------------------------------------
-def append_deregistration(c: sqlite3.Connection, instance_id: str, now: float) -> None:
+def append_deregistration(c: Db, instance_id: str, now: float) -> None:
     c.execute("DELETE FROM deregistrations WHERE deregistered_at < ?", (now - FEED_KEEP,))
     c.execute(
         "INSERT INTO deregistrations (instance_id, deregistered_at) VALUES (?, ?)",
@@ -57,13 +56,13 @@ def append_deregistration(c: sqlite3.Connection, instance_id: str, now: float) -
     )
 
 
-def feed_position(c: sqlite3.Connection) -> int:
+def feed_position(c: Db) -> int:
     # AUTOINCREMENT keeps the last position handed out here, even once its row is purged.
     row = c.execute("SELECT seq FROM sqlite_sequence WHERE name = 'deregistrations'").fetchone()
     return int(row[0]) if row else 0
 
 
-def deregistrations(c: sqlite3.Connection, after: int | None) -> tuple[list[str], int]:
+def deregistrations(c: Db, after: int | None) -> tuple[list[str], int]:
     position = feed_position(c)
     if after is None or after >= position:
         return [], position
@@ -75,9 +74,7 @@ def deregistrations(c: sqlite3.Connection, after: int | None) -> tuple[list[str]
     return [row[0] for row in rows], position
 
 
-def controller_seen(
-    c: sqlite3.Connection, controller_id: str, applied: int | None, now: float
-) -> None:
+def controller_seen(c: Db, controller_id: str, applied: int | None, now: float) -> None:
     if applied is None:
         c.execute("DELETE FROM controllers WHERE controller_id = ?", (controller_id,))
         return
@@ -90,7 +87,7 @@ def controller_seen(
     )
 
 
-def controllers_behind(c: sqlite3.Connection, position: int, seen_since: float) -> list[str]:
+def controllers_behind(c: Db, position: int, seen_since: float) -> list[str]:
     rows = c.execute(
         "SELECT controller_id FROM controllers WHERE applied < ? AND seen_at >= ? "
         "ORDER BY controller_id",

@@ -3,25 +3,25 @@ with, the periodic tasks it schedules itself, what it must stop, and its reports
 
 Such an agent runs `Period` tasks (cron, rate(), at()) on its own clock and reports each run
 under the task's one id and version, telling runs apart by their start. So for these instances
-the scheduler's fires start no run (see sqlite_schedule.record_fires): the first report of a
+the scheduler's fires start no run (see sql_schedule.record_fires): the first report of a
 new start does, and every report then goes through the same application as agentd's.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from assistcli.api.agent import Report
 from assistcli.controller.models import AgentKey, Instance, Result, RunReport
-from assistcli.controller.store import sqlite_fleet as fleet
-from assistcli.controller.store import sqlite_schedule as schedule
-from assistcli.controller.store.sqlite_rows import invocation_rows, invocations_of, target_of
+from assistcli.controller.store import sql_fleet as fleet
+from assistcli.controller.store import sql_schedule as schedule
+from assistcli.controller.store.db import Db
+from assistcli.controller.store.sql_rows import invocation_rows, invocations_of, target_of
 
 FINAL_SEQ = 2**62  # an ending report is retried identically: applied once, after any output
 
 
-def register(c: sqlite3.Connection, instance: Instance, prefix: str | None, key: AgentKey) -> bool:
+def register(c: Db, instance: Instance, prefix: str | None, key: AgentKey) -> bool:
     if not fleet.register_instance(c, instance, prefix):
         return False
     c.execute(
@@ -31,14 +31,14 @@ def register(c: sqlite3.Connection, instance: Instance, prefix: str | None, key:
     return True
 
 
-def key_of(c: sqlite3.Connection, instance_id: str) -> AgentKey | None:
+def key_of(c: Db, instance_id: str) -> AgentKey | None:
     row = c.execute(
         "SELECT machine_id, public_key FROM agent_keys WHERE instance_id = ?", (instance_id,)
     ).fetchone()
     return None if row is None else AgentKey(row[0], row[1])
 
 
-def _results(c: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[Result]:
+def _results(c: Db, sql: str, params: Sequence[object]) -> list[Result]:
     rows = c.execute(sql, params).fetchall()
     ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
     found = invocations_of(c, invocation_rows(c, ids), with_targets=False)
@@ -46,7 +46,7 @@ def _results(c: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[
     return [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
 
 
-def schedules(c: sqlite3.Connection, instance_id: str) -> list[Result]:
+def schedules(c: Db, instance_id: str) -> list[Result]:
     """The instance's periodic records that are neither stopped nor over: its agent must hold
     their schedules (it keeps them in memory only)."""
     return _results(
@@ -59,7 +59,7 @@ def schedules(c: sqlite3.Connection, instance_id: str) -> list[Result]:
     )
 
 
-def to_stop(c: sqlite3.Connection, instance_id: str, stopped_since: float) -> list[Result]:
+def to_stop(c: Db, instance_id: str, stopped_since: float) -> list[Result]:
     """Records whose run the agent must kill (Stopping), and periodic records stopped since
     `stopped_since`, whose schedules it may still hold."""
     return _results(
@@ -72,7 +72,7 @@ def to_stop(c: sqlite3.Connection, instance_id: str, stopped_since: float) -> li
 
 
 def apply_reports(
-    c: sqlite3.Connection,
+    c: Db,
     instance_id: str,
     reports: Sequence[RunReport],
     now: float,
@@ -94,7 +94,7 @@ def apply_reports(
 
 
 def _run_of(
-    c: sqlite3.Connection, instance_id: str, report: RunReport, now: float, output_limit: int
+    c: Db, instance_id: str, report: RunReport, now: float, output_limit: int
 ) -> tuple[int, int] | None:
     """(run, last sequence) of the run the report is about; its first report starts it."""
     known = c.execute(
@@ -132,7 +132,7 @@ def _run_of(
 
 
 def _apply(
-    c: sqlite3.Connection,
+    c: Db,
     instance_id: str,
     report: RunReport,
     run: int,

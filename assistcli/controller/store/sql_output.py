@@ -8,17 +8,14 @@ count the bytes the controller received of the run, so a read can resume where i
 
 from __future__ import annotations
 
-import sqlite3
-
 from assistcli.controller.models import Target
 from assistcli.controller.runoutput import fold
+from assistcli.controller.store.db import Db
 
 KEY = "invoke_id = ? AND instance_id = ? AND run = ?"
 
 
-def append(
-    c: sqlite3.Connection, record: Target, data: bytes, limit: int, cap: int, now: float
-) -> None:
+def append(c: Db, record: Target, data: bytes, limit: int, cap: int, now: float) -> None:
     """`data`, the next bytes of the record's run's output: folded into the record, and kept
     beside it (up to `cap` bytes) once the record cannot show them all. While a run goes on,
     its record's Dropped counts only the bytes cut, so output and Dropped add up to what came."""
@@ -33,9 +30,7 @@ def append(
     record.output, record.dropped = shown, record.dropped + cut
 
 
-def _keep(
-    c: sqlite3.Connection, record: Target, offset: int, data: bytes, cap: int, now: float
-) -> None:
+def _keep(c: Db, record: Target, offset: int, data: bytes, cap: int, now: float) -> None:
     if data and offset < cap:
         c.execute(
             "INSERT OR REPLACE INTO output_chunks VALUES (?, ?, ?, ?, ?, ?)",
@@ -44,7 +39,7 @@ def _keep(
 
 
 def read(
-    c: sqlite3.Connection,
+    c: Db,
     invoke_id: str,
     instance_id: str,
     run: int,
@@ -76,7 +71,7 @@ def read(
     return (start, b"") if at is None else (at, bytes(found[:limit]))
 
 
-def purge(c: sqlite3.Connection, before: float, limit: int) -> int:
+def purge(c: Db, before: float, limit: int) -> int:
     return c.execute(
         "DELETE FROM output_chunks WHERE rowid IN "
         "(SELECT rowid FROM output_chunks WHERE created_at < ? LIMIT ?)",

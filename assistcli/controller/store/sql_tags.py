@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from assistcli.controller.models import Page, PageRequest, Tag
-from assistcli.controller.store.sqlite_rows import RESOURCE_TABLES, Where, page_of
+from assistcli.controller.store.db import Db
+from assistcli.controller.store.sql_rows import RESOURCE_TABLES, Where, page_of
 
 
-def existing_resources(
-    c: sqlite3.Connection, resource_type: str, resource_ids: Sequence[str]
-) -> set[str]:
+def existing_resources(c: Db, resource_type: str, resource_ids: Sequence[str]) -> set[str]:
     table, column = RESOURCE_TABLES[resource_type]
     cond = Where()
     cond.within(column, resource_ids)
@@ -19,7 +17,7 @@ def existing_resources(
 
 
 def untag(
-    c: sqlite3.Connection,
+    c: Db,
     resource_type: str,
     resource_ids: Sequence[str],
     keys: Sequence[str] | None,
@@ -33,7 +31,7 @@ def untag(
 
 
 def list_tags(
-    c: sqlite3.Connection,
+    c: Db,
     resource_type: str,
     resource_ids: Sequence[str],
     tags: Sequence[Tag],
@@ -49,7 +47,7 @@ def list_tags(
     return Page(items=items, total=total, request=page)
 
 
-def tag_count(c: sqlite3.Connection, resource_type: str, resource_id: str) -> int:
+def tag_count(c: Db, resource_type: str, resource_id: str) -> int:
     row = c.execute(
         "SELECT count(*) FROM tags WHERE resource_type = ? AND resource_id = ?",
         (resource_type, resource_id),

@@ -7,14 +7,14 @@ the `runs` history while the record returns to Scheduled if more runs are to com
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 
 from assistcli.api import status as st
 from assistcli.api.status import RecordStatus
 from assistcli.controller.models import Fire, Result, Target
 from assistcli.controller.records import end_run, rearm
-from assistcli.controller.store.sqlite_rows import (
+from assistcli.controller.store.db import Db
+from assistcli.controller.store.sql_rows import (
     invocation_rows,
     invocations_of,
     refresh_status,
@@ -37,7 +37,7 @@ RUN_FIELDS = (
 )
 
 
-def due_targets(c: sqlite3.Connection, now: float, limit: int) -> list[Result]:
+def due_targets(c: Db, now: float, limit: int) -> list[Result]:
     rows = c.execute(
         "SELECT * FROM targets WHERE next_fire IS NOT NULL AND next_fire <= ? "
         "ORDER BY next_fire LIMIT ?",
@@ -49,12 +49,12 @@ def due_targets(c: sqlite3.Connection, now: float, limit: int) -> list[Result]:
     return [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
 
 
-def next_due(c: sqlite3.Connection) -> float | None:
+def next_due(c: Db) -> float | None:
     value = c.execute("SELECT min(next_fire) FROM targets WHERE next_fire IS NOT NULL").fetchone()
     return None if value[0] is None else float(value[0])
 
 
-def record_fires(c: sqlite3.Connection, fires: Sequence[Fire], now: float) -> list[Fire]:
+def record_fires(c: Db, fires: Sequence[Fire], now: float) -> list[Fire]:
     """Handle each fire once; returns the fires that started a run."""
     started = []
     for fire in fires:
@@ -77,14 +77,14 @@ def record_fires(c: sqlite3.Connection, fires: Sequence[Fire], now: float) -> li
     return started
 
 
-def schedules_itself(c: sqlite3.Connection, instance_id: str) -> bool:
+def schedules_itself(c: Db, instance_id: str) -> bool:
     """Whether the instance runs Alibaba's agent, which runs periodic tasks itself (see
-    sqlite_official.py)."""
+    sql_official.py)."""
     found = c.execute("SELECT 1 FROM agent_keys WHERE instance_id = ?", (instance_id,))
     return found.fetchone() is not None
 
 
-def start_run(c: sqlite3.Connection, invoke_id: str, instance_id: str, now: float) -> None:
+def start_run(c: Db, invoke_id: str, instance_id: str, now: float) -> None:
     """The record's next run becomes Pending, and a history row is opened for it."""
     c.execute(
         "UPDATE targets SET run = run + 1, status = ?, start_time = NULL, "
@@ -102,7 +102,7 @@ def start_run(c: sqlite3.Connection, invoke_id: str, instance_id: str, now: floa
     )
 
 
-def fire_reboots(c: sqlite3.Connection, instance_id: str, boot_id: str, now: float) -> list[str]:
+def fire_reboots(c: Db, instance_id: str, boot_id: str, now: float) -> list[str]:
     """Start the reboot tasks of an instance that booted since they were armed."""
     rows = c.execute(
         "SELECT t.invoke_id, t.boot_id FROM targets t JOIN invocations i "
@@ -125,7 +125,7 @@ def fire_reboots(c: sqlite3.Connection, instance_id: str, boot_id: str, now: flo
     return fired
 
 
-def settle(c: sqlite3.Connection, record: Target, repeat_mode: str) -> None:
+def settle(c: Db, record: Target, repeat_mode: str) -> None:
     """After a change to a repeating record's run: keep its history row current and, once the
     run has ended with more runs to come, return the record to Scheduled."""
     if repeat_mode not in st.REPEATING or record.run < 1:
@@ -143,7 +143,7 @@ def settle(c: sqlite3.Connection, record: Target, repeat_mode: str) -> None:
     rearm(record, repeat_mode)
 
 
-def repeat_modes(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> dict[str, str]:
+def repeat_modes(c: Db, invoke_ids: Iterable[str]) -> dict[str, str]:
     ids = list(invoke_ids)
     rows = c.execute(
         f"SELECT invoke_id, repeat_mode FROM invocations WHERE invoke_id IN "
@@ -154,7 +154,7 @@ def repeat_modes(c: sqlite3.Connection, invoke_ids: Iterable[str]) -> dict[str, 
 
 
 def history(
-    c: sqlite3.Connection, invoke_id: str, instance_id: str | None, limit: int, offset: int
+    c: Db, invoke_id: str, instance_id: str | None, limit: int, offset: int
 ) -> tuple[list[Result], int]:
     """Every run of a repeating invocation, oldest first."""
     where, params = "r.invoke_id = ?", [invoke_id]
@@ -186,7 +186,7 @@ def history(
 
 
 def end_runs(
-    c: sqlite3.Connection,
+    c: Db,
     records: list[Target],
     status: RecordStatus,
     error: tuple[str, str],
@@ -205,7 +205,7 @@ def end_runs(
 
 
 def end_if_unchanged(
-    c: sqlite3.Connection, record: Target, status: RecordStatus, error: tuple[str, str], now: float
+    c: Db, record: Target, status: RecordStatus, error: tuple[str, str], now: float
 ) -> bool:
     """Compare-and-set on the record's version (run, status, report_seq, lease_until). `IS` is
     SQLite's equality that holds between NULLs (PostgreSQL: IS NOT DISTINCT FROM)."""

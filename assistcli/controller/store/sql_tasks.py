@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 
 from assistcli.api import status as st
@@ -17,8 +16,9 @@ from assistcli.controller.models import (
     ResultFilter,
     Target,
 )
-from assistcli.controller.store import sqlite_schedule as schedule
-from assistcli.controller.store.sqlite_rows import (
+from assistcli.controller.store import sql_schedule as schedule
+from assistcli.controller.store.db import Db
+from assistcli.controller.store.sql_rows import (
     FILE_FIELDS,
     INVOCATION_FIELDS,
     TARGET_FIELDS,
@@ -37,7 +37,7 @@ from assistcli.controller.store.sqlite_rows import (
 )
 
 
-def insert_invocation(c: sqlite3.Connection, invocation: Invocation) -> None:
+def insert_invocation(c: Db, invocation: Invocation) -> None:
     for target in invocation.targets:  # a record is queued from its creation by default
         if target.queued_at is None:
             target.queued_at = target.creation_time
@@ -58,9 +58,7 @@ def insert_invocation(c: sqlite3.Connection, invocation: Invocation) -> None:
     refresh_status(c, [invocation.invoke_id])  # the task's status derives from its records
 
 
-def list_invocations(
-    c: sqlite3.Connection, where: InvocationFilter, page: PageRequest
-) -> Page[Invocation]:
+def list_invocations(c: Db, where: InvocationFilter, page: PageRequest) -> Page[Invocation]:
     cond = Where()
     for column in ("invoke_id", "command_id", "command_name", "command_type", "repeat_mode"):
         cond.equal(column, getattr(where, column))
@@ -86,7 +84,7 @@ def list_invocations(
     return Page(items=invocations_of(c, rows), total=total, request=page)
 
 
-def list_results(c: sqlite3.Connection, where: ResultFilter, page: PageRequest) -> Page[Result]:
+def list_results(c: Db, where: ResultFilter, page: PageRequest) -> Page[Result]:
     cond = Where()
     cond.equal("t.invoke_id", where.invoke_id)
     cond.equal("t.instance_id", where.instance_id)
@@ -110,9 +108,7 @@ def list_results(c: sqlite3.Connection, where: ResultFilter, page: PageRequest) 
     return Page(items=items, total=int(total), request=page)
 
 
-def stop_targets(
-    c: sqlite3.Connection, invoke_id: str, instance_ids: Sequence[str], now: float
-) -> None:
+def stop_targets(c: Db, invoke_id: str, instance_ids: Sequence[str], now: float) -> None:
     cond = Where()
     cond.add("invoke_id = ?", invoke_id)
     if instance_ids:
@@ -132,9 +128,7 @@ def stop_targets(
     refresh_status(c, [invoke_id])
 
 
-def abort_undelivered(
-    c: sqlite3.Connection, queued_before: float, now: float, connected_since: float
-) -> int:
+def abort_undelivered(c: Db, queued_before: float, now: float, connected_since: float) -> int:
     rows = c.execute(
         "SELECT * FROM targets WHERE status = ? AND queued_at < ? "
         "AND (lease_until IS NULL OR lease_until < ?) AND (delivered_at IS NULL OR "
@@ -145,9 +139,7 @@ def abort_undelivered(
     return len(schedule.end_runs(c, [target_of(r) for r in rows], RecordStatus.ABORTED, error, now))
 
 
-def modify_invocation(
-    c: sqlite3.Connection, invocation: Invocation, new_targets: Sequence[Target]
-) -> None:
+def modify_invocation(c: Db, invocation: Invocation, new_targets: Sequence[Target]) -> None:
     c.execute(
         "UPDATE invocations SET command_id = ?, content = ?, parameters = ?, frequency = ? "
         "WHERE invoke_id = ?",

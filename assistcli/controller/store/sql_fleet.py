@@ -7,7 +7,6 @@ thread, which makes every claim and every batch of reports atomic.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -27,10 +26,11 @@ from assistcli.controller.models import (
     Tag,
 )
 from assistcli.controller.records import apply_report
-from assistcli.controller.store import sqlite_admin as admin
-from assistcli.controller.store import sqlite_output as output
-from assistcli.controller.store import sqlite_schedule as schedule
-from assistcli.controller.store.sqlite_rows import (
+from assistcli.controller.store import sql_admin as admin
+from assistcli.controller.store import sql_output as output
+from assistcli.controller.store import sql_schedule as schedule
+from assistcli.controller.store.db import Db, Row
+from assistcli.controller.store.sql_rows import (
     Where,
     insert_row,
     invocation_rows,
@@ -64,19 +64,17 @@ def instance_row(instance: Instance) -> tuple[Any, ...]:
     return tuple(values.values())
 
 
-def instance_of(row: sqlite3.Row, tags: list[Tag]) -> Instance:
+def instance_of(row: Row, tags: list[Tag]) -> Instance:
     values = {name: row[name] for name in INSTANCE_FIELDS}
     values["interpreters"] = json.loads(values["interpreters"])
     return Instance(**values, tags=tags)
 
 
-def add_instance(c: sqlite3.Connection, instance: Instance) -> None:
+def add_instance(c: Db, instance: Instance) -> None:
     insert_row(c, "instances", INSTANCE_FIELDS, instance_row(instance))
 
 
-def list_instances(
-    c: sqlite3.Connection, where: InstanceFilter, page: PageRequest
-) -> Page[Instance]:
+def list_instances(c: Db, where: InstanceFilter, page: PageRequest) -> Page[Instance]:
     cond = Where()
     if where.instance_ids:
         cond.within("instance_id", where.instance_ids)
@@ -95,7 +93,7 @@ def list_instances(
     return Page(items=items, total=total, request=page)
 
 
-def instance_stats(c: sqlite3.Connection, instance_ids: Sequence[str]) -> dict[str, InstanceStats]:
+def instance_stats(c: Db, instance_ids: Sequence[str]) -> dict[str, InstanceStats]:
     cond = Where()
     cond.within("t.instance_id", instance_ids)
     rows = c.execute(
@@ -115,7 +113,7 @@ def instance_stats(c: sqlite3.Connection, instance_ids: Sequence[str]) -> dict[s
 RELEASED = ("InstanceReleased", "The specified instance was released during task execution.")
 
 
-def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> Instance | None:
+def deregister_instance(c: Db, instance_id: str, now: float) -> Instance | None:
     page = list_instances(c, InstanceFilter(instance_ids=[instance_id]), PageRequest(limit=1))
     # Deleted first, conditionally: of two controllers deregistering it at once, one goes on.
     if (
@@ -148,7 +146,7 @@ def deregister_instance(c: sqlite3.Connection, instance_id: str, now: float) -> 
     return page.items[0]
 
 
-def record_heartbeats(c: sqlite3.Connection, beats: Sequence[Heartbeat]) -> None:
+def record_heartbeats(c: Db, beats: Sequence[Heartbeat]) -> None:
     c.executemany(
         "UPDATE instances SET last_heartbeat = ?, active_task_count = ? WHERE instance_id = ?",
         [(b.time, b.active_tasks, b.instance_id) for b in beats],
@@ -173,13 +171,13 @@ def activation_row(activation: Activation) -> tuple[Any, ...]:
     return tuple(values.values())
 
 
-def activation_of(row: sqlite3.Row, tags: list[Tag]) -> Activation:
+def activation_of(row: Row, tags: list[Tag]) -> Activation:
     values = {name: row[name] for name in ACTIVATION_FIELDS}
     values["disabled"] = bool(values["disabled"])
     return Activation(**values, tags=tags)
 
 
-def insert_activation(c: sqlite3.Connection, activation: Activation) -> None:
+def insert_activation(c: Db, activation: Activation) -> None:
     insert_row(c, "activations", ACTIVATION_FIELDS, activation_row(activation))
     c.executemany(
         "INSERT INTO tags (resource_type, resource_id, key, value) VALUES ('activation', ?, ?, ?)",
@@ -188,7 +186,7 @@ def insert_activation(c: sqlite3.Connection, activation: Activation) -> None:
 
 
 def list_activations(
-    c: sqlite3.Connection,
+    c: Db,
     activation_id: str | None,
     instance_name: str | None,
     resource_group_id: str | None,
@@ -206,7 +204,7 @@ def list_activations(
     return Page(items=items, total=total, request=page)
 
 
-def register_instance(c: sqlite3.Connection, instance: Instance, prefix: str | None) -> bool:
+def register_instance(c: Db, instance: Instance, prefix: str | None) -> bool:
     counted = c.execute(
         "UPDATE activations SET registered_count = registered_count + 1 "
         "WHERE activation_id = ? AND registered_count < instance_count",
@@ -226,7 +224,7 @@ def register_instance(c: sqlite3.Connection, instance: Instance, prefix: str | N
 
 # Delivery -------------------------------------------------------------------------------------
 def claim_deliveries(
-    c: sqlite3.Connection,
+    c: Db,
     instance_id: str,
     now: float,
     lease: float,
@@ -264,7 +262,7 @@ def claim_deliveries(
 
 
 def _deliveries(
-    c: sqlite3.Connection, instance: Instance, rows: list[sqlite3.Row], now: float, lease: float
+    c: Db, instance: Instance, rows: list[Row], now: float, lease: float
 ) -> list[Delivery]:
     rows_of = invocation_rows(c, [r["invoke_id"] for r in rows])
     invocations = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
@@ -279,7 +277,7 @@ def _deliveries(
     return deliveries
 
 
-def instances_with_news(c: sqlite3.Connection) -> list[str]:
+def instances_with_news(c: Db) -> list[str]:
     rows = c.execute(  # the targets_pending index: (status, creation_time)
         "SELECT DISTINCT instance_id FROM targets "
         "WHERE status = ? OR (status = ? AND lease_until IS NULL)",
@@ -288,9 +286,7 @@ def instances_with_news(c: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def records_to_cancel(
-    c: sqlite3.Connection, instance_id: str, invoke_ids: Sequence[str]
-) -> list[str]:
+def records_to_cancel(c: Db, instance_id: str, invoke_ids: Sequence[str]) -> list[str]:
     cond = Where()
     cond.within("invoke_id", invoke_ids)
     cond.add("instance_id = ?", instance_id)
@@ -299,7 +295,7 @@ def records_to_cancel(
 
 
 def apply_reports(
-    c: sqlite3.Connection,
+    c: Db,
     instance_id: str,
     reports: Sequence[Report],
     now: float,
@@ -332,7 +328,7 @@ def apply_reports(
     return set(invoke_ids) - set(records)
 
 
-def abandon_silent_runs(c: sqlite3.Connection, now: float, silent_for: float) -> int:
+def abandon_silent_runs(c: Db, now: float, silent_for: float) -> int:
     rows = c.execute(
         "SELECT t.* FROM targets t JOIN invocations i ON i.invoke_id = t.invoke_id "
         f"WHERE t.status IN ({marks(st.EXECUTING)}) AND t.start_time + i.timeout + ? < ? "
