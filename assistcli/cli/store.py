@@ -50,8 +50,9 @@ STORE_URL = click.option(
     "store_url",
     metavar="URL",
     callback=_checked_url,
-    help="The controller's store: sqlite:///PATH (or a file path). Default: SQLite in "
-    "DATA_DIR/assist.db. PostgreSQL is not supported yet.",
+    help="The controller's store: sqlite:///PATH (or a file path), or "
+    "postgresql://USER@HOST:PORT/DB shared by several controllers (docs/scale-out.md). "
+    "Default: SQLite in DATA_DIR/assist.db.",
 )
 
 

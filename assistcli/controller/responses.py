@@ -20,13 +20,17 @@ from assistcli.controller.errorpage import ERRORS_PAGE
 from assistcli.controller.ids import request_id
 from assistcli.controller.rendering import JSON_TYPE as JSON_TYPE  # re-exported for the fronts
 from assistcli.controller.rendering import json_bytes as json_bytes
-from assistcli.controller.store.base import StoreFull
+from assistcli.controller.store.base import StoreFull, StoreUnavailable
 from assistcli.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
 CLIENT_GONE = 499  # logged for a request whose client left before its answer: nothing is sent
 DISK_FULL = "The request has failed due to a temporary failure of the server: its disk is full."
+STORE_DOWN = (
+    "The request has failed due to a temporary failure of the server: its database cannot be "
+    "reached."
+)
 
 Work = Callable[[], Awaitable[tuple[str, dict[str, Any]]]]  # -> (what to log, fields)
 
@@ -75,6 +79,10 @@ async def outcome(
     except StoreFull as full:
         logger.warning("request %s (%s) failed: %s", rid, what, full)
         unavailable = ApiError("ServiceUnavailable", DISK_FULL)
+        status, body = unavailable.status, error_body(unavailable, rid, host, docs)
+    except StoreUnavailable as down:
+        logger.warning("request %s (%s) failed: %s", rid, what, down)
+        unavailable = ApiError("ServiceUnavailable", STORE_DOWN)
         status, body = unavailable.status, error_body(unavailable, rid, host, docs)
     except Exception:
         logger.exception("request %s (%s) failed", rid, what)

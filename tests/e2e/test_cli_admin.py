@@ -141,6 +141,6 @@ def test_store_urls_name_the_same_database(controller: Controller) -> None:
     "command", [["serve"], ["access-key", "list"], ["instance", "remove", "x"]]
 )
 def test_an_unsupported_store_is_a_usage_error(command: list[str]) -> None:
-    done = cli(*command, "--store", "postgresql://db.example/assist")
+    done = cli(*command, "--store", "mysql://db.example/assist")
     assert done.returncode == 2, done
-    assert "postgresql:// stores are not supported yet" in done.stderr
+    assert "unsupported store URL 'mysql://db.example/assist'" in done.stderr

@@ -12,8 +12,8 @@ from assistcli.api.agent import Report
 from assistcli.api.status import RecordStatus
 from assistcli.controller.models import Invocation, Target
 from assistcli.controller.store import sql_schedule as schedule
-from assistcli.controller.store.sqlite import SqliteStore
 from assistcli.controller.store.sql_rows import target_of
+from assistcli.controller.store.sqlite import SqliteStore
 
 ERROR = ("DeliveryTimeout", "The command delivery has been timeout.")
 

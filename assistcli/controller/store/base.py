@@ -67,6 +67,11 @@ class StoreFull(Exception):
     """The store's disk is full: the call wrote nothing. Calls succeed again once space is freed."""
 
 
+class StoreUnavailable(Exception):
+    """The store's database cannot be reached; the call's change is not known to be committed.
+    Calls succeed again once it is back."""
+
+
 class Store(abc.ABC):
     """Persistence for access keys, commands, invocations, per-instance records and instances."""
 

@@ -50,16 +50,20 @@ def delete_access_key(c: Db, access_key_id: str) -> bool:
 # The deregistration feed ------------------------------------------------------------------------
 def append_deregistration(c: Db, instance_id: str, now: float) -> None:
     c.execute("DELETE FROM deregistrations WHERE deregistered_at < ?", (now - FEED_KEEP,))
+    # Taking the next position locks the feed's head until the commit: positions become
+    # visible in order, so a follower that read up to one has missed none before it.
+    position = c.execute(
+        "UPDATE feed_head SET position = position + 1 WHERE id = 1 RETURNING position"
+    ).fetchone()[0]
     c.execute(
-        "INSERT INTO deregistrations (instance_id, deregistered_at) VALUES (?, ?)",
-        (instance_id, now),
+        "INSERT INTO deregistrations (position, instance_id, deregistered_at) VALUES (?, ?, ?)",
+        (position, instance_id, now),
     )
 
 
 def feed_position(c: Db) -> int:
-    # AUTOINCREMENT keeps the last position handed out here, even once its row is purged.
-    row = c.execute("SELECT seq FROM sqlite_sequence WHERE name = 'deregistrations'").fetchone()
-    return int(row[0]) if row else 0
+    """The last position handed out, even once its row is purged."""
+    return int(c.execute("SELECT position FROM feed_head WHERE id = 1").fetchone()[0])
 
 
 def deregistrations(c: Db, after: int | None) -> tuple[list[str], int]:

@@ -29,7 +29,7 @@ from assistcli.controller.records import apply_report
 from assistcli.controller.store import sql_admin as admin
 from assistcli.controller.store import sql_output as output
 from assistcli.controller.store import sql_schedule as schedule
-from assistcli.controller.store.db import Db, Row
+from assistcli.controller.store.db import CLAIM, Db, Row
 from assistcli.controller.store.sql_rows import (
     Where,
     insert_row,
@@ -98,7 +98,8 @@ def instance_stats(c: Db, instance_ids: Sequence[str]) -> dict[str, InstanceStat
     cond.within("t.instance_id", instance_ids)
     rows = c.execute(
         "SELECT t.instance_id, count(*), max(i.creation_time), "
-        f"sum(t.status IN ({marks(st.EXECUTING)})) FROM targets t JOIN invocations i "
+        f"count(CASE WHEN t.status IN ({marks(st.EXECUTING)}) THEN 1 END) "
+        "FROM targets t JOIN invocations i "
         f"ON i.invoke_id = t.invoke_id{cond.sql()} GROUP BY t.instance_id",
         [*st.EXECUTING, *cond.params],
     )
@@ -232,12 +233,12 @@ def claim_deliveries(
     holding: Sequence[str],
 ) -> list[Delivery]:
     # `x NOT IN ()` cannot be written, and `NOT IN (NULL)` is never true: no holding, no lease.
-    lost = f"invoke_id NOT IN ({marks(holding)})" if holding else "1"
+    lost = f"invoke_id NOT IN ({marks(holding)})" if holding else "TRUE"
     claimable = f"status = ? AND (lease_until IS NULL OR lease_until < ? OR {lost})"
     claimable_params = (RecordStatus.PENDING, now, *holding)
     rows = c.execute(
         f"SELECT * FROM targets WHERE instance_id = ? AND {claimable} "
-        "ORDER BY creation_time, invoke_id LIMIT ?",
+        f"ORDER BY creation_time, invoke_id LIMIT ?{CLAIM}",
         (instance_id, *claimable_params, limit),
     ).fetchall()
     if not rows:

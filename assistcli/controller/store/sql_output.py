@@ -33,7 +33,9 @@ def append(c: Db, record: Target, data: bytes, limit: int, cap: int, now: float)
 def _keep(c: Db, record: Target, offset: int, data: bytes, cap: int, now: float) -> None:
     if data and offset < cap:
         c.execute(
-            "INSERT OR REPLACE INTO output_chunks VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO output_chunks VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+            "(invoke_id, instance_id, run, byte_offset) DO UPDATE SET data = excluded.data, "
+            "created_at = excluded.created_at",
             (record.invoke_id, record.instance_id, record.run, offset, data[: cap - offset], now),
         )
 
@@ -73,7 +75,8 @@ def read(
 
 def purge(c: Db, before: float, limit: int) -> int:
     return c.execute(
-        "DELETE FROM output_chunks WHERE rowid IN "
-        "(SELECT rowid FROM output_chunks WHERE created_at < ? LIMIT ?)",
+        "DELETE FROM output_chunks WHERE (invoke_id, instance_id, run, byte_offset) IN "
+        "(SELECT invoke_id, instance_id, run, byte_offset FROM output_chunks "
+        "WHERE created_at < ? LIMIT ?)",
         (before, limit),
     ).rowcount

@@ -88,7 +88,8 @@ def page_of(c: Db, table: str, cond: Where, order: str, page: PageRequest) -> tu
 
 def set_tags(c: Db, resource_type: str, resource_ids: Sequence[str], tags: Sequence[Tag]) -> None:
     c.executemany(
-        "INSERT OR REPLACE INTO tags (resource_type, resource_id, key, value) VALUES (?, ?, ?, ?)",
+        "INSERT INTO tags (resource_type, resource_id, key, value) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (resource_type, resource_id, key) DO UPDATE SET value = excluded.value",
         [(resource_type, rid, key, value) for rid in resource_ids for key, value in tags],
     )
 

@@ -61,7 +61,7 @@ def record_fires(c: Db, fires: Sequence[Fire], now: float) -> list[Fire]:
         if fire.outcome == "run" and schedules_itself(c, fire.instance_id):
             fire.outcome = "agent"  # it runs on the agent's clock: its first report starts it
         fresh = c.execute(
-            "INSERT OR IGNORE INTO fires VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO fires VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (fire.invoke_id, fire.instance_id, fire.fire_time, now, fire.outcome),
         ).rowcount
         if not fresh:
@@ -88,16 +88,17 @@ def start_run(c: Db, invoke_id: str, instance_id: str, now: float) -> None:
     """The record's next run becomes Pending, and a history row is opened for it."""
     c.execute(
         "UPDATE targets SET run = run + 1, status = ?, start_time = NULL, "
-        "finish_time = NULL, stop_time = NULL, exit_code = NULL, output = x'', dropped = 0, "
+        "finish_time = NULL, stop_time = NULL, exit_code = NULL, output = ?, dropped = 0, "
         "error_code = '', error_info = '', report_seq = -1, delivered_at = NULL, "
         "lease_until = NULL, queued_at = ?, update_time = ? "
         "WHERE invoke_id = ? AND instance_id = ?",
-        (RecordStatus.PENDING, now, now, invoke_id, instance_id),
+        (RecordStatus.PENDING, b"", now, now, invoke_id, instance_id),
     )
     c.execute(
-        "INSERT OR REPLACE INTO runs (invoke_id, instance_id, run, status, update_time) "
+        "INSERT INTO runs (invoke_id, instance_id, run, status, update_time) "
         "SELECT invoke_id, instance_id, run, ?, ? FROM targets "
-        "WHERE invoke_id = ? AND instance_id = ?",
+        "WHERE invoke_id = ? AND instance_id = ? ON CONFLICT (invoke_id, instance_id, run) "
+        "DO UPDATE SET status = excluded.status, update_time = excluded.update_time",
         (RecordStatus.PENDING, now, invoke_id, instance_id),
     )
 
@@ -131,8 +132,10 @@ def settle(c: Db, record: Target, repeat_mode: str) -> None:
     if repeat_mode not in st.REPEATING or record.run < 1:
         return
     c.execute(
-        f"INSERT OR REPLACE INTO runs (invoke_id, instance_id, run, {', '.join(RUN_FIELDS)}) "
-        f"VALUES (?, ?, ?, {', '.join('?' * len(RUN_FIELDS))})",
+        f"INSERT INTO runs (invoke_id, instance_id, run, {', '.join(RUN_FIELDS)}) "
+        f"VALUES (?, ?, ?, {', '.join('?' * len(RUN_FIELDS))}) "
+        "ON CONFLICT (invoke_id, instance_id, run) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in RUN_FIELDS),
         (
             record.invoke_id,
             record.instance_id,
@@ -145,6 +148,8 @@ def settle(c: Db, record: Target, repeat_mode: str) -> None:
 
 def repeat_modes(c: Db, invoke_ids: Iterable[str]) -> dict[str, str]:
     ids = list(invoke_ids)
+    if not ids:
+        return {}
     rows = c.execute(
         f"SELECT invoke_id, repeat_mode FROM invocations WHERE invoke_id IN "
         f"({','.join('?' * len(ids))})",

@@ -133,7 +133,7 @@ class SqlStore(Store):
                 "INSERT INTO client_tokens (scope, token, fingerprint, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (scope, token) DO UPDATE SET "
                 "fingerprint = excluded.fingerprint, created_at = excluded.created_at "
-                "WHERE result IS NULL AND created_at < ?",
+                "WHERE client_tokens.result IS NULL AND client_tokens.created_at < ?",
                 (scope, token, fingerprint, now, now - stale_after),
             ).rowcount
             if taken:

@@ -1,0 +1,133 @@
+"""PostgreSQL backend: several controllers share one database.
+
+Every call runs its query function (sql_*.py, the same as SQLite's) in one transaction at READ
+COMMITTED on a pooled connection, in a worker thread. What keeps concurrent calls correct is
+written in base.py (conditional writes, lock-then-read, unique keys); a deadlock or
+serialization failure the database breaks is retried here, as a whole call. Migrations
+(migrations/postgresql/) are applied at open under an advisory lock, so controllers that start
+together apply each exactly once. The URL is libpq's: `postgresql://USER@HOST:PORT/DB`, with any
+of its parameters (`?sslmode=...`, `?options=-csearch_path%3Dfleet` for a schema of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+import psycopg_pool
+from psycopg import errors
+
+from assistcli.controller.store.base import StoreFull, StoreUnavailable
+from assistcli.controller.store.postgres_db import FlagDumper, PgDb, rows
+from assistcli.controller.store.schema import migrations
+from assistcli.controller.store.sql_store import SqlStore
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+POOL_SIZE = 8  # connections (and worker threads) per controller
+CONNECT_TIMEOUT = 10.0  # seconds to wait for a connection before the call fails
+RETRIES = 8  # attempts of a call the database aborted to break a deadlock
+RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
+MIGRATION_LOCK = "assist migrations"  # hashed into the advisory lock's key, per schema
+
+
+def configure(conn: psycopg.Connection[Any]) -> None:
+    conn.row_factory = rows
+    conn.adapters.register_dumper(bool, FlagDumper)
+
+
+class PostgresStore(SqlStore):
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        super().__init__()
+        self.url = url
+        self.pool_size = pool_size
+        self._pool: psycopg_pool.ConnectionPool[Any] | None = None
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
+
+    # Lifecycle ------------------------------------------------------------------------------
+    async def open(self) -> None:
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            self.pool_size, thread_name_prefix="postgres"
+        )
+        self._pool = psycopg_pool.ConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=self.pool_size,
+            configure=configure,
+            timeout=CONNECT_TIMEOUT,
+            open=False,
+            name="assist",
+        )
+        try:
+            await self._in_thread(self._open_pool)
+            await self._in_thread(self._migrate)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _open_pool(self) -> None:
+        assert self._pool is not None
+        try:
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except psycopg_pool.PoolTimeout as timeout:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {timeout}") from None
+
+    def _migrate(self) -> None:
+        assert self._pool is not None
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || %s))",
+                (MIGRATION_LOCK,),
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
+                "applied_at DOUBLE PRECISION NOT NULL)"
+            )
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, script in migrations("postgresql"):
+                if version not in applied:
+                    conn.execute(script.encode())  # bytes: a script, no placeholders
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (%s, %s)", (version, time.time())
+                    )
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        threads, self._threads = self._threads, None
+        if pool is not None:
+            await asyncio.to_thread(pool.close)
+        if threads is not None:
+            threads.shutdown(wait=False)
+
+    async def _in_thread(self, work: Callable[[], R]) -> R:
+        assert self._threads is not None, "store is not open"
+        return await asyncio.get_running_loop().run_in_executor(self._threads, work)
+
+    # Calls ----------------------------------------------------------------------------------
+    async def _run(self, work: Callable[..., R], *args: Any) -> R:
+        return await self._in_thread(lambda: self._transaction(work, args))
+
+    def _transaction(self, work: Callable[..., R], args: tuple[Any, ...]) -> R:
+        pool = self._pool
+        assert pool is not None, "store is not open"
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with pool.connection() as conn, conn.transaction():
+                    return work(PgDb(conn), *args)
+            except RETRYABLE as aborted:
+                if attempt == RETRIES:
+                    raise
+                logger.debug("retrying a call the database aborted: %s", aborted)
+                time.sleep(0.005 * attempt)
+            except errors.DiskFull as full:
+                raise StoreFull(str(full)) from full
+            except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as down:
+                raise StoreUnavailable(f"PostgreSQL is unavailable: {down}") from down
+        raise AssertionError("unreachable")
