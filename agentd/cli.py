@@ -33,7 +33,15 @@ def parser() -> argparse.ArgumentParser:
         "(default: $AGENTD_STATE_DIR, /var/lib/agentd as root, ~/.local/state/agentd)",
     )
     joining = argparse.ArgumentParser(add_help=False)
-    joining.add_argument("--server", required=True, help="controller URL, e.g. https://host:8742")
+    joining.add_argument(
+        "--server",
+        required=True,
+        action="append",
+        metavar="URL",
+        help="controller URL, e.g. https://host:8742; repeat it to name every controller of a "
+        "fleet that shares one store: registration tries them in order until one answers, and "
+        "`agentd run` talks to one at a time, moving to the next when it cannot be reached",
+    )
     joining.add_argument("--activation-id", required=True)
     joining.add_argument("--activation-code", required=True)
     joining.add_argument("--name", help="instance name (default: from the activation)")
@@ -53,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
         "register",
         parents=[state, joining],
         help="register this machine with a controller (once)",
-        epilog=registration.EXIT_CODES,
+        epilog=registration.EXIT_CODES + registration.SEVERAL_SERVERS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     register.add_argument(
@@ -63,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
         "install",
         parents=[joining],
         help="register, install agentd as a systemd service and start it (as root)",
-        epilog=INSTALL_EXIT_CODES,
+        epilog=INSTALL_EXIT_CODES + registration.SEVERAL_SERVERS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     install.add_argument(
@@ -120,7 +128,10 @@ def do_run(args: argparse.Namespace, state_dir: Path) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s agentd %(levelname)s %(message)s")
     logging.getLogger("agentd").info(
-        "instance %s serving %s (state in %s)", identity.instance_id, identity.server, state_dir
+        "instance %s serving %s (state in %s)",
+        identity.instance_id,
+        ", ".join(identity.servers),
+        state_dir,
     )
     agent = Agent(identity, state_dir, args.max_concurrency, args.poll_wait)
     return agent.run()

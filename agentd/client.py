@@ -42,6 +42,10 @@ class ControllerUnreachable(Exception):
 
     exit_code = 4
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of a server error; 0: no answer at all
+
 
 class Untrusted(ControllerUnreachable):
     """The controller's certificate does not check out against the CA the agent trusts."""
@@ -156,7 +160,7 @@ class ControllerClient:
         status, payload = self._send("GET", path, None, {}, timeout)
         if status != 200:
             self._answer(status, payload)
-            raise ControllerUnreachable(f"{self._base}{path} answered HTTP {status}")
+            raise ControllerUnreachable(f"{self._base}{path} answered HTTP {status}", status)
         return payload
 
     def _send(
@@ -241,9 +245,13 @@ class ControllerClient:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise ControllerUnreachable(f"{self.server} answered HTTP {status} without JSON")
+            raise ControllerUnreachable(
+                f"{self.server} answered HTTP {status} without JSON", status
+            )
         if status >= 500:
-            raise ControllerUnreachable(f"{self.server}: HTTP {status} {body.get('Code', '')}")
+            raise ControllerUnreachable(
+                f"{self.server}: HTTP {status} {body.get('Code', '')}", status
+            )
         if status >= 400:
             raise Refused(status, str(body.get("Code", "")), str(body.get("Message", "")))
         return body

@@ -1,6 +1,6 @@
 """The agent's state directory: who it is, where its controller is, what it still owes.
 
-STATE_DIR/agent.json   {"server", "instance_id", "instance_name"}
+STATE_DIR/agent.json   {"servers", "server", "instance_id", "instance_name"}
 STATE_DIR/secret       the per-instance secret (0600)
 STATE_DIR/outbox/      reports not yet acknowledged by the controller
 STATE_DIR/ledger/      one entry per run started, so a redelivered run never runs twice
@@ -39,15 +39,22 @@ def write_private(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class Identity:
-    server: str
+    servers: tuple[str, ...]  # the controllers of its fleet, in the order `agentd run` tries them
     instance_id: str
     instance_name: str
     secret: str
 
+    @property
+    def server(self) -> str:
+        """The first controller."""
+        return self.servers[0]
+
     def save(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_private(state_dir / "secret", self.secret.encode())
-        public = {"server": self.server, "instance_id": self.instance_id}
+        # "server" too: an older agentd, run on this state directory, reads that one.
+        public: dict[str, object] = {"servers": list(self.servers), "server": self.server}
+        public["instance_id"] = self.instance_id
         public["instance_name"] = self.instance_name
         write_private(state_dir / "agent.json", json.dumps(public, indent=2).encode())
 
@@ -56,4 +63,6 @@ class Identity:
         """:raises FileNotFoundError: when the agent has not registered yet."""
         public = json.loads((state_dir / "agent.json").read_text())
         secret = (state_dir / "secret").read_text().strip()
-        return cls(public["server"], public["instance_id"], public["instance_name"], secret)
+        # A state file written before several servers were kept names one, as "server".
+        servers = tuple(public.get("servers") or [public["server"]])
+        return cls(servers, public["instance_id"], public["instance_name"], secret)

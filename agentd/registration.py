@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from agentd import host, trust
+from agentd import host, servers, trust
 from agentd.client import ControllerClient, ControllerUnreachable, Refused, TrustedCA
 from agentd.config import Identity
 
@@ -28,12 +28,16 @@ EXIT_CODES = f"""exit codes:
   9   an https:// URL names a port that speaks plain HTTP
   10  an http:// URL names a port that closes the connection unanswered (it speaks HTTPS)
 """
+SEVERAL_SERVERS = """
+With --server given several times, the next server is tried after 4 and 6 to 10; when none
+answers, the exit code is the last one's.
+"""
 REFUSED = 3
 REGISTERED_ALREADY = 5
 
 
 class Request(NamedTuple):
-    server: str
+    servers: tuple[str, ...]  # the controllers of one fleet, tried in this order
     activation_id: str
     activation_code: str
     name: str = ""
@@ -44,8 +48,9 @@ class Request(NamedTuple):
     @classmethod
     def from_args(cls, args: Any, *, force: bool) -> Request:
         """From `register`'s (or `install`'s) parsed options."""
+        given = [args.server] if isinstance(args.server, str) else args.server
         return cls(
-            args.server,
+            servers.unique(given),
             args.activation_id,
             args.activation_code,
             args.name or "",
@@ -67,42 +72,62 @@ def registered_as(state_dir: Path) -> str | None:
 
 
 def register(request: Request, state_dir: Path) -> int:
-    """Register, print the new instance id and keep it; an exit code, the failure told on
-    stderr in one line. :raises ValueError: for bad arguments (exit code 2)."""
+    """Register with the first of the servers that answers, print the new instance id and keep
+    it (with every server); an exit code, each failure told on stderr in one line.
+
+    :raises ValueError: for bad arguments (exit code 2)."""
     held = registered_as(state_dir)
     if held is not None and not request.force:
         fail(f"{state_dir} is registered already, as {held}; --force registers it again")
         return REGISTERED_ALREADY
-    try:
-        ca = choose_ca(request)
-        answer = ControllerClient(request.server, ca=ca).register(wire(request))
-    except Refused as refusal:
-        fail(f"registration refused: {refusal.code}: {refusal.message}")
-        return REFUSED
-    except (ControllerUnreachable, trust.NotPinned) as error:
-        plain = type(error) is ControllerUnreachable  # the others say what went wrong
-        fail(f"cannot reach the controller: {error}" if plain else str(error))
-        return error.exit_code
+    check(request)
+    for at, server in enumerate(request.servers, 1):
+        try:
+            ca = choose_ca(request, server)
+            answer = ControllerClient(server, ca=ca).register(wire(request))
+        except Refused as refusal:
+            fail(f"registration refused: {refusal.code}: {refusal.message}")
+            return REFUSED
+        except (ControllerUnreachable, trust.NotPinned) as error:
+            plain = type(error) is ControllerUnreachable  # the others say what went wrong
+            then = f"; trying {request.servers[at]}" if at < len(request.servers) else ""
+            fail((f"cannot reach the controller: {error}" if plain else str(error)) + then)
+            if then:
+                continue
+            return error.exit_code
+        break
     # The CA first: an identity without the CA it registered under could only fail its checks.
     trust.keep(state_dir, ca)
     identity = Identity(
-        request.server, answer["instance_id"], answer["instance_name"], answer["secret"]
+        request.servers, answer["instance_id"], answer["instance_name"], answer["secret"]
     )
     identity.save(state_dir)
     print(identity.instance_id)
     return 0
 
 
-def choose_ca(request: Request) -> TrustedCA | None:
-    """The CA to trust: the file given, the published one if it matches the fingerprint, or
-    None (the system's CAs). :raises ValueError, NotPinned, ControllerUnreachable:"""
-    if request.ca_file is None and not request.ca_fingerprint:
-        return None
-    if not request.server.lower().startswith("https://"):
-        raise ValueError("--ca-file and --ca-fingerprint need an https:// controller URL")
+def check(request: Request) -> None:
+    """:raises ValueError: for a server URL that is none, or a CA option with http://."""
+    if not request.servers:
+        raise ValueError("no --server given")
+    for server in request.servers:
+        ControllerClient(server)  # parses the URL
+        if (request.ca_file or request.ca_fingerprint) and not server.lower().startswith(
+            "https://"
+        ):
+            raise ValueError("--ca-file and --ca-fingerprint need an https:// controller URL")
+
+
+def choose_ca(request: Request, server: str) -> TrustedCA | None:
+    """The CA to trust: the file given, the one `server` publishes if it matches the
+    fingerprint, or None (the system's CAs).
+
+    :raises ValueError, NotPinned, ControllerUnreachable:"""
     if request.ca_file is not None:
         return trust.read_file(request.ca_file)
-    return trust.pin(request.server, trust.parse_fingerprint(request.ca_fingerprint))
+    if request.ca_fingerprint:
+        return trust.pin(server, trust.parse_fingerprint(request.ca_fingerprint))
+    return None
 
 
 def wire(request: Request) -> dict[str, Any]:

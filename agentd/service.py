@@ -22,6 +22,7 @@ from agentd.config import Identity
 from agentd.executor import Execution, abandon
 from agentd.outbox import Ledger, Outbox, Unwritable
 from agentd.outcome import Outcome
+from agentd.servers import Servers
 from assistcli.api.agent import MAX_ACTIVE, POLL_WAIT, Report, Task
 
 logger = logging.getLogger("agentd")
@@ -80,11 +81,21 @@ class Agent:
         self._draining = threading.Event()
         self.refusal: Refused | None = None
         self.ca = trust.kept(state_dir)  # None: the system's CAs check an https:// controller
-        self._poll_client = self._client()
+        # Polls and reports go to the current one; a move ends a poll held on the one left.
+        self.servers = Servers(identity.servers, on_move=lambda _: self._poll_client.close())
+        self._poll_client = self._client(self.servers.current)
 
-    def _client(self) -> ControllerClient:
+    def _client(self, server: str) -> ControllerClient:
         identity = self.identity
-        return ControllerClient(identity.server, identity.instance_id, identity.secret, self.ca)
+        return ControllerClient(server, identity.instance_id, identity.secret, self.ca)
+
+    def _current(self, client: ControllerClient) -> ControllerClient:
+        """`client`, or one for the current server when the agent has moved to another."""
+        server = self.servers.current
+        if client.server == server:
+            return client
+        client.close()
+        return self._client(server)
 
     # Lifecycle ----------------------------------------------------------------------------------
     def run(self) -> int:
@@ -164,15 +175,19 @@ class Agent:
     # Polling ------------------------------------------------------------------------------------
     def poll_loop(self) -> None:
         backoff = Backoff()
-        while not self._draining.is_set():
+        while True:
+            client = self._poll_client = self._current(self._poll_client)
+            if self._draining.is_set():
+                return
             active = self._active()
             # Named up to the protocol's bound; those past it are settled as reports drain.
             settling = sorted(self.outbox.invoke_ids().difference(active))[:MAX_ACTIVE]
             body = {**self.facts.to_wire(), "active": active, "settling": settling}
             try:
-                answer = self._poll_client.poll(body, self.poll_wait)
+                answer = client.poll(body, self.poll_wait)
             except ControllerUnreachable as error:
-                if not self._draining.is_set():
+                # Another server is tried at once; once all have failed in a row, later.
+                if not self._draining.is_set() and self.servers.failed(client.server, error):
                     delay = backoff.next()
                     message = "controller unreachable (%s); retrying in %.1fs"
                     logger.log(backoff.level(), message, error, delay)
@@ -182,6 +197,7 @@ class Agent:
                 self._refused(refusal)
                 return
             backoff.reset()
+            self.servers.answered(client.server)
             if not self._apply(answer) and (answer.get("tasks") or answer.get("cancel")):
                 self._draining.wait(NOTHING_NEW_PAUSE)
 
@@ -268,23 +284,27 @@ class Agent:
 
     # Reporting ----------------------------------------------------------------------------------
     def report_loop(self) -> None:
-        client, backoff = self._client(), Backoff()
+        client, backoff = self._client(self.servers.current), Backoff()
         while self.refusal is None:
             batch = self.outbox.pending()
             if not batch:
                 self.outbox.wait(1.0)
                 continue
+            client = self._current(client)
             try:
                 self._deliver(client, batch)
             except ControllerUnreachable as error:
-                delay = backoff.next()
-                logger.log(backoff.level(), "cannot report (%s); retrying in %.1fs", error, delay)
-                self.outbox.wait(delay)
+                if self.servers.failed(client.server, error):
+                    delay = backoff.next()
+                    message = "cannot report (%s); retrying in %.1fs"
+                    logger.log(backoff.level(), message, error, delay)
+                    self.outbox.wait(delay)
                 continue
             except Refused as refusal:  # the instance is gone: nothing will be accepted
                 self._refused(refusal)
                 return
             backoff.reset()
+            self.servers.answered(client.server)
 
     def _deliver(self, client: ControllerClient, batch: list[tuple[Path, Report]]) -> None:
         """Send reports and drop what the controller acknowledged. A batch refused as malformed

@@ -205,7 +205,7 @@ def test_a_redelivered_run_is_not_run_again(tmp_path: Path) -> None:
     from agentd.config import Identity
     from agentd.service import Agent
 
-    agent = Agent(Identity("http://127.0.0.1:9", "mi-1", "test", "secret"), tmp_path)
+    agent = Agent(Identity(("http://127.0.0.1:9",), "mi-1", "test", "secret"), tmp_path)
     agent.ledger.start("t-ran.1")
     agent.ledger.finish("t-ran.1")
     agent.accept(Task(invoke_id="t-ran", run=1, script=b"exit 1"))
@@ -219,7 +219,7 @@ def test_a_run_the_agent_died_in_is_reported_interrupted(tmp_path: Path) -> None
     from agentd.service import Agent
 
     Ledger(tmp_path / "ledger").start("t-cut.2")  # started, then the agent was killed
-    agent = Agent(Identity("http://127.0.0.1:9", "mi-1", "test", "secret"), tmp_path)
+    agent = Agent(Identity(("http://127.0.0.1:9",), "mi-1", "test", "secret"), tmp_path)
     agent.recover()
     [(_, interrupted)] = agent.outbox.pending()
     assert (interrupted.event, interrupted.status, interrupted.error_code) == (

@@ -1,0 +1,107 @@
+"""An agent given several controllers (`--server` repeated) moves to the next when the one it
+talks to cannot be reached, with real agent and controller processes on loopback.
+
+Controllers do not share a store yet (SQLite is per controller), so where both must know the
+instance and its runs, the second controller starts from a snapshot of the first's store, taken
+while the run goes on: what a shared store would show it at that moment.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from agent_helpers import run_and_wait, run_script, wait_status
+from conftest import Agent, Controller, StartController, create_activation, free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def register(
+    servers: list[str], ctl: Controller, state_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    """`agentd register` with one `--server` per URL, by an activation of `ctl`."""
+    activation_id, code = create_activation(ctl, InstanceName="failover", InstanceCount=1)
+    argv = [sys.executable, "-m", "agentd", "register", "--state-dir", str(state_dir)]
+    for server in servers:
+        argv += ["--server", server]
+    argv += ["--activation-id", activation_id, "--activation-code", code]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+@pytest.fixture
+def agents() -> Iterator[list[Agent]]:
+    """Agents a test started, killed afterwards with what their runs left."""
+    started: list[Agent] = []
+    yield started
+    for agent in started:
+        agent.kill()
+        agent.end_left_runs()
+
+
+def test_an_unreachable_first_server_is_passed_over_at_registration_and_run(
+    controller: Controller, agents: list[Agent], tmp_path: Path
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens: connections are refused
+    done = register([dead, controller.url], controller, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"trying {controller.url}" in done.stderr and "Connection refused" in done.stderr
+    kept = json.loads((tmp_path / "agent.json").read_text())
+    assert kept["servers"] == [dead, controller.url]
+    agent = Agent(controller, tmp_path, done.stdout.strip())
+    agents.append(agent)
+    began = time.monotonic()
+    agent.start()  # returns once the agent polls the live controller
+    assert time.monotonic() - began < 5, "the first move is made at once, without backing off"
+    row = run_and_wait(controller, agent.instance_id, "echo via the second", timeout=5)
+    assert (row["InvocationStatus"], row["Output"]) == ("Success", "via the second\n")
+    assert f"moving from {dead} to {controller.url}" in agent.log(), agent.log()
+    assert "retrying in" not in agent.log(), "no backoff while a server is left to try"
+
+
+def test_a_run_goes_on_and_ends_through_the_next_server_when_its_controller_dies(
+    start_controller: StartController,
+    agents: list[Agent],
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+) -> None:
+    first = start_controller()
+    second = Controller(tmp_path_factory.mktemp("second"), free_port())
+    second.access_key_id, second.access_key_secret = first.access_key_id, first.access_key_secret
+    state_dir = tmp_path / "agent"
+    done = register([first.url, second.url], first, state_dir)
+    assert done.returncode == 0, done.stderr
+    agent = Agent(first, state_dir, done.stdout.strip())
+    agents.append(agent)
+    agent.start()
+    gate, runs = tmp_path / "gate", tmp_path / "runs"
+    script = f"echo run >> {runs}; while [ ! -e {gate} ]; do sleep 0.02; done; echo finished"
+    invoke_id = run_script(first, agent.instance_id, script)
+    wait_status(first, invoke_id, {"Running"}, timeout=5)
+    with (
+        sqlite3.connect(first.data_dir / "assist.db") as live,
+        sqlite3.connect(second.data_dir / "assist.db") as copy,
+    ):
+        live.backup(copy)
+    live.close()
+    copy.close()
+    try:
+        second.start()
+        first.kill()  # kill -9, while the agent holds a poll open on it
+        wait_for(lambda: f"moving from {first.url} to {second.url}" in agent.log(), 5, "a move")
+        gate.touch()
+        row = wait_status(second, invoke_id, timeout=5)
+        assert (row["InvocationStatus"], row["Output"]) == ("Success", "finished\n"), row
+        assert runs.read_text() == "run\n", "the run is not started again"
+        again = run_and_wait(second, agent.instance_id, "echo next", timeout=5)
+        assert (again["InvocationStatus"], again["Output"]) == ("Success", "next\n")
+        assert agent.running() and agent.log().count("moving from") == 1, agent.log()
+    finally:
+        gate.touch()
+        second.kill()
