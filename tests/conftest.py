@@ -57,6 +57,7 @@ class Controller:
     data_dir: Path
     port: int
     extra_args: tuple[str, ...] = ()
+    store: str | None = None  # --store URL; None: SQLite in data_dir
     access_key_id: str = ""
     access_key_secret: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -87,8 +88,7 @@ class Controller:
                 "serve",
                 "--listen",
                 self.endpoint,
-                "--data-dir",
-                str(self.data_dir),
+                *self.store_args,
                 *self.extra_args,
             ],
             stdout=log,
@@ -110,12 +110,17 @@ class Controller:
                 time.sleep(0.02)
         raise AssertionError(f"controller did not listen within {timeout}s:\n{self.log()}")
 
+    @property
+    def store_args(self) -> list[str]:
+        """Where its state is, for `controller serve` and the admin commands."""
+        return ["--data-dir", str(self.data_dir), *(["--store", self.store] if self.store else [])]
+
     def log(self) -> str:
         path = self.data_dir / "controller.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def create_access_key(self) -> None:
-        out = run_cli("controller", "access-key", "create", "--data-dir", str(self.data_dir))
+        out = run_cli("controller", "access-key", "create", *self.store_args)
         keys = json.loads(out)
         self.access_key_id = keys["AccessKeyId"]
         self.access_key_secret = keys["AccessKeySecret"]
@@ -140,7 +145,7 @@ class Controller:
 
     def add_instance(self, instance_id: str | None = None, *, name: str = "test-host") -> str:
         """Register a managed instance directly in the store; returns its id (`mi-...`)."""
-        args = ["controller", "instance", "add", "--data-dir", str(self.data_dir), "--name", name]
+        args = ["controller", "instance", "add", *self.store_args, "--name", name]
         if instance_id:
             args += ["--instance-id", instance_id]
         return run_cli(*args).strip()
@@ -151,11 +156,13 @@ StartController = Callable[..., Controller]
 
 @pytest.fixture(scope="session")
 def start_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartController]:
-    """Factory: start_controller(*extra_serve_args) -> a running Controller with an access key."""
+    """Factory: start_controller(*extra_serve_args, store=URL) -> a running Controller with an
+    access key (on SQLite in its data dir unless given a store URL)."""
     started: list[Controller] = []
 
-    def start(*extra_args: str) -> Controller:
-        ctl = Controller(tmp_path_factory.mktemp("controller"), free_port(), tuple(extra_args))
+    def start(*extra_args: str, store: str | None = None) -> Controller:
+        data_dir = tmp_path_factory.mktemp("controller")
+        ctl = Controller(data_dir, free_port(), tuple(extra_args), store)
         ctl.create_access_key()
         ctl.start()
         started.append(ctl)

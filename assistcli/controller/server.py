@@ -16,7 +16,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from assistcli.controller.agent_http import AgentFront, host_name
 from assistcli.controller.app import create_app
-from assistcli.controller.broker import LocalEventBroker
+from assistcli.controller.broker import EventBroker, LocalEventBroker
 from assistcli.controller.ids import request_id
 from assistcli.controller.responses import JSON_TYPE, error_body, json_bytes
 from assistcli.controller.settings import (
@@ -25,7 +25,7 @@ from assistcli.controller.settings import (
     MAX_CONNECTIONS,
     Settings,
 )
-from assistcli.controller.store import open_store
+from assistcli.controller.store import is_postgres, open_store, redacted
 from assistcli.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -275,6 +275,18 @@ class ControllerServer(uvicorn.Server):
         await stopping
 
 
+def broker_for(settings: Settings) -> EventBroker:
+    """How this controller hears the news of others sharing its store: PostgreSQL's
+    LISTEN/NOTIFY, or nobody (a SQLite store has one controller)."""
+    url = settings.store_url
+    if url is not None and is_postgres(url):
+        from assistcli.controller.postgres_broker import PostgresEventBroker
+
+        logger.info("keeping state in %s", redacted(url))
+        return PostgresEventBroker(url)
+    return LocalEventBroker()
+
+
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = open_store(settings.store_url, settings.data_dir)
@@ -286,7 +298,7 @@ def serve(settings: Settings) -> None:
             "Run `assistcli controller tls init --host NAME`, or pass --tls-cert and --tls-key.",
             settings.host,
         )
-    front = create_app(settings, store, LocalEventBroker())
+    front = create_app(settings, store, broker_for(settings))
     config = uvicorn.Config(
         front,
         host=settings.host,

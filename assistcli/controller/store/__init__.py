@@ -66,4 +66,11 @@ def open_store(url: str | None, data_dir: Path) -> Store:
     return SqliteStore(data_dir / DEFAULT_FILE if url is None else sqlite_file(url))
 
 
-__all__ = ["Store", "UnsupportedStore", "normalized_url", "open_store", "redacted"]
+__all__ = [
+    "Store",
+    "UnsupportedStore",
+    "is_postgres",
+    "normalized_url",
+    "open_store",
+    "redacted",
+]

@@ -1,0 +1,131 @@
+"""Wake-ups between controllers that share a PostgreSQL store: LISTEN/NOTIFY (see broker.py).
+
+Each controller holds two connections of its own, outside the store's pool: one that only
+listens, so that a notification is read the moment it arrives, and one that publishes. A
+publish wakes this controller's own polls at once and queues the ids; the publisher sends what
+has queued as few notifications as fit (ids only, comma-separated, up to PAYLOAD bytes each),
+so a burst of invocations costs a handful of messages, never one per instance. Both
+connections come back after a failure, with backoff; what was announced meanwhile is lost, and
+the store's news query (Notifier.watch) finds it within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Iterator
+from typing import Any
+
+import psycopg
+
+from assistcli.controller.broker import EventBroker
+
+logger = logging.getLogger(__name__)
+
+PAYLOAD = 7900  # bytes of ids per notification (PostgreSQL refuses more than 8000)
+RETRY = (0.2, 5.0)  # seconds: first and longest wait before connecting again
+CONNECT_TIMEOUT = 5
+
+
+def payloads(instance_ids: Collection[str]) -> Iterator[str]:
+    """The ids as comma-separated payloads of at most PAYLOAD bytes."""
+    batch: list[str] = []
+    size = 0
+    for instance_id in sorted(instance_ids):
+        if batch and size + len(instance_id) + 1 > PAYLOAD:
+            yield ",".join(batch)
+            batch, size = [], 0
+        batch.append(instance_id)
+        size += len(instance_id) + 1
+    if batch:
+        yield ",".join(batch)
+
+
+class PostgresEventBroker(EventBroker):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self._queued: set[str] = set()
+        self._pending = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._own_pid: int | None = None  # the publisher's backend: its messages are heard already
+        self._channel = ""
+        self._listening = asyncio.Event()
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(
+            self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        )
+        if not self._channel:  # per schema: stores in other schemas of the database differ
+            found = await (await conn.execute("SELECT current_schema()")).fetchone()
+            self._channel = f"assist_news:{found[0] if found else 'public'}"
+        return conn
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="broker-listen"),
+            asyncio.create_task(self._publish(), name="broker-publish"),
+        ]
+        # Wait (briefly) until listening, so that what is published after start is heard.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), CONNECT_TIMEOUT)
+
+    async def close(self) -> None:
+        self._listeners.clear()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    def publish(self, instance_ids: Collection[str]) -> None:
+        if not instance_ids:
+            return
+        self._heard(instance_ids)
+        self._queued.update(instance_ids)
+        self._pending.set()
+
+    # The two connections ----------------------------------------------------------------------
+    async def _listen(self) -> None:
+        wait = RETRY[0]
+        while True:
+            try:
+                conn = await self._connect()
+                async with conn:
+                    await conn.execute(f'LISTEN "{self._channel}"')
+                    self._listening.set()
+                    wait = RETRY[0]
+                    async for message in conn.notifies():
+                        if message.pid != self._own_pid and message.payload:
+                            self._heard(message.payload.split(","))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("listening for other controllers' news failed: %s", error)
+            self._listening.clear()
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY[1])
+
+    async def _publish(self) -> None:
+        wait = RETRY[0]
+        while True:
+            try:
+                conn = await self._connect()
+                async with conn:
+                    self._own_pid = conn.info.backend_pid
+                    wait = RETRY[0]
+                    while True:
+                        await self._pending.wait()
+                        self._pending.clear()
+                        ids, self._queued = self._queued, set()
+                        for payload in payloads(ids):
+                            await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("announcing news to other controllers failed: %s", error)
+            self._own_pid = None
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RETRY[1])

@@ -1,0 +1,108 @@
+"""Several controllers on one PostgreSQL: any of them serves any agent and any client, wakes
+agents held by the others at once, and shares what one learns (docs/scale-out.md)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pgtest
+import psycopg
+import pytest
+from agent_helpers import result, run_script, wait_status
+from conftest import Controller, StartAgent, StartController, api, free_port, run_cli, wait_for
+
+from assistcli.controller.store.schema import migrations
+from assistcli.errors import ApiError
+
+pytestmark = pytest.mark.e2e
+
+Pair = tuple[Controller, Controller]
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL schema of this test's own."""
+    return pgtest.schema_url(request.node.nodeid + str(time.monotonic()))
+
+
+@pytest.fixture
+def pair(start_controller: StartController, store: str) -> Pair:
+    return start_controller(store=store), start_controller(store=store)
+
+
+def test_work_created_through_one_controller_wakes_an_agent_held_by_another(
+    pair: Pair, start_agent: StartAgent
+) -> None:
+    a, b = pair
+    agent = start_agent(a)  # its long poll is held by A
+    delays = []
+    for n in range(5):
+        created = time.monotonic()
+        invoke_id = run_script(b, agent.instance_id, f"echo {n}")
+        wait_status(b, invoke_id, {"Running", "Success"})
+        delays.append(time.monotonic() - created)
+        row = wait_status(a, invoke_id, {"Success"})  # reported to A, read through A and B
+        assert row["Output"] == f"{n}\n"
+        assert result(b, invoke_id)["Output"] == f"{n}\n"
+    # Without a wake-up, A would find the work by asking the store, once a second.
+    assert statistics.median(delays) < 0.4, delays
+
+
+def test_a_deregistration_through_one_controller_ends_the_agent_another_holds(
+    pair: Pair, start_agent: StartAgent
+) -> None:
+    a, b = pair
+    agent = start_agent(a, "--poll-wait", "1")
+    api(b).call("DeregisterManagedInstance", {"InstanceId": agent.instance_id})
+    assert agent.process is not None
+    assert agent.process.wait(timeout=20) == 3  # refused by A, which B told
+    assert "refused" in agent.log()
+
+
+def test_the_admin_commands_work_on_the_shared_store(pair: Pair) -> None:
+    a, b = pair
+    listed = json.loads(run_cli("controller", "access-key", "list", "-o", "json", *a.store_args))
+    ids = {row["AccessKeyId"] for row in listed["AccessKeys"]}
+    assert {a.access_key_id, b.access_key_id} <= ids
+    api(b).call("DescribeCommands", {})
+    run_cli("controller", "access-key", "disable", b.access_key_id, *a.store_args)
+    with pytest.raises(ApiError) as refused:  # by B at once, though disabled through A's store
+        api(b).call("DescribeCommands", {})
+    assert refused.value.code == "InvalidAccessKeyId.Inactive"
+
+
+def test_controllers_started_at_once_apply_each_migration_once(store: str, tmp_path: Path) -> None:
+    ports = [free_port() for _ in range(3)]
+
+    def serving(port: int) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "assistcli", "controller", "serve", "--store", store]
+        argv += ["--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp_path / str(port))]
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    started = [serving(port) for port in ports]
+    try:
+        for port, process in zip(ports, started, strict=True):
+            wait_for(lambda p=port: listening(p), timeout=30, what=f"a controller on {port}")
+            assert process.poll() is None
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=10)
+    with psycopg.connect(store) as conn:
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations")]
+    assert sorted(versions) == [v for v, _ in migrations("postgresql")]
+
+
+def listening(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
