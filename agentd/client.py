@@ -26,6 +26,8 @@ STALE = (
     ssl.SSLEOFError,
     ssl.SSLZeroReturnError,
 )
+# Seconds to connect (and shake hands over TLS) before the controller counts as unreachable.
+CONNECT_TIMEOUT = 10.0
 # OpenSSL's verify codes for a certificate no trusted CA signed (others: expired, revoked...).
 NOT_SIGNED = frozenset({2, 18, 19, 20, 21})
 # ... and for one issued for another host name or IP address.
@@ -133,6 +135,11 @@ class ControllerClient:
                 self._connection = http.client.HTTPConnection(
                     self._host, self._port, timeout=timeout
                 )
+        if self._connection.sock is None:
+            # A controller that is gone without a word (its host down, packets dropped) is told
+            # within seconds, not after a long poll's timeout: the agent may try another.
+            self._connection.timeout = min(timeout, CONNECT_TIMEOUT)
+            self._connection.connect()  # and the TLS handshake
         self._connection.timeout = timeout
         if self._connection.sock is not None:
             self._connection.sock.settimeout(timeout)

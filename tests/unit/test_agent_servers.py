@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
+import time
 from pathlib import Path
 
 import pytest
 from conftest import free_port
 
-from agentd import registration
+from agentd import client, registration
 from agentd.cli import parser
 from agentd.client import ControllerUnreachable, Untrusted
 from agentd.config import Identity
@@ -136,3 +138,26 @@ def test_a_ca_option_needs_every_server_to_be_https(tmp_path: Path) -> None:
         registration.register(request, tmp_path)
     with pytest.raises(ValueError, match="not a controller URL"):
         registration.register(registration.Request((A, "ftp://x"), "act", "code"), tmp_path)
+
+
+def test_a_controller_that_never_answers_the_connection_is_left_within_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host gone without a word drops the connection's packets: the long poll's own timeout
+    (ten minutes and more) must not keep the agent from trying the next server."""
+    monkeypatch.setattr(client, "CONNECT_TIMEOUT", 0.2)
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        url = f"http://127.0.0.1:{full.getsockname()[1]}/"
+        queued = [socket.create_connection(full.getsockname())]
+        try:  # the accept queue is full: more connection requests go unanswered
+            began = time.monotonic()
+            with pytest.raises(ControllerUnreachable) as error:
+                client.ControllerClient(url, "mi-1", "secret").poll({}, 600)
+            assert time.monotonic() - began < 5
+        finally:
+            for sock in queued:
+                sock.close()
+    servers = Servers([url, B])
+    assert not servers.failed(url, error.value) and servers.current == B
