@@ -27,6 +27,7 @@ from assistcli.controller.store import Store
 logger = logging.getLogger(__name__)
 
 BATCH = 500  # records fired per transaction
+FIRE_LEASE = 10.0  # seconds the due records a tick claimed are its own (see Store.claim_due)
 MAX_SLEEP = 1.0  # seconds between looks even when nothing is due (schedules of other controllers)
 
 
@@ -83,7 +84,7 @@ class Scheduler:
     async def tick(self) -> bool:
         """Fire what is due now; True when there may be more due right away."""
         now = self.clock()
-        due = await self.store.due_targets(now, BATCH)
+        due = await self.store.claim_due(now, BATCH, FIRE_LEASE)
         fires = [plan(r.target, r.invocation, now, self.misfire_grace) for r in due]
         started = await self.store.record_fires(fires, now)
         # "agent": the instance runs Alibaba's agent, which runs it on its own clock

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pgtest
 import pytest
+from backends import BACKENDS
 
 from assistcli.api.agent import HostFacts, Report
 from assistcli.api.status import RecordStatus, RepeatMode
@@ -28,15 +28,9 @@ from assistcli.controller.models import (
     TokenResult,
 )
 from assistcli.controller.store import Store
-from assistcli.controller.store.postgres import PostgresStore
-from assistcli.controller.store.sqlite import SqliteStore
 from assistcli.errors import ApiError
 
 Scenario = Callable[[Store], Awaitable[None]]
-BACKENDS: dict[str, Callable[[Path], Store]] = {
-    "sqlite": lambda tmp: SqliteStore(tmp / "assist.db"),
-    "postgresql": lambda tmp: PostgresStore(pgtest.schema_url(str(tmp))),
-}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from test_store import BACKENDS, fleet_instance, invocation, report
+from backends import BACKENDS
+from test_store import fleet_instance, invocation, report
 
 from assistcli.api.agent import Report
+from assistcli.api.status import RecordStatus, RepeatMode
 from assistcli.controller.models import Heartbeat, Invocation, Target
 from assistcli.controller.store import Store
 
@@ -189,5 +191,34 @@ def test_an_instance_deregistered_through_several_controllers_is_fed_once(
         assert sorted(r.instance_id for r in removed if r is not None) == IDS
         fed, _ = await stores[0].deregistrations(start)
         assert sorted(fed) == IDS
+
+    race(scenario)
+
+
+def periodic(invoke_id: str, *instances: str) -> Invocation:
+    """A periodic invocation whose records are all due at 50."""
+    inv = invocation(invoke_id, *instances, created=10.0)
+    inv.repeat_mode, inv.frequency = RepeatMode.PERIOD, "rate(1m)"
+    for target in inv.targets:
+        target.status, target.run, target.next_fire = RecordStatus.SCHEDULED, 0, 50.0
+    return inv
+
+
+def test_due_records_are_shared_by_the_controllers_that_claim_them(
+    race: Callable[[Race], None],
+) -> None:
+    async def scenario(stores: list[Store]) -> None:
+        instances = [f"mi-{n + 1}" for n in range(ROUNDS)]
+        for instance_id in instances:
+            await stores[0].add_instance(fleet_instance(instance_id))
+        await stores[0].insert_invocation(periodic("t-p", *instances))
+        claims = [store.claim_due(60.0, 2, 10.0) for store in stores * 4]
+        claimed = [r.target.instance_id for batch in await asyncio.gather(*claims) for r in batch]
+        assert sorted(claimed) == sorted(instances)  # each once, by one controller
+        assert await stores[0].claim_due(65.0, 100, 10.0) == []  # claimed till 70
+        assert await stores[0].next_due() == 70.0
+        # A claim whose controller died lapses: another takes the records over.
+        again = await stores[1].claim_due(71.0, 100, 10.0)
+        assert sorted(r.target.instance_id for r in again) == sorted(instances)
 
     race(scenario)

@@ -1,4 +1,4 @@
-"""The scheduler against a real SQLite store and a fake clock: no sleeping."""
+"""The scheduler against a real store of each backend and a fake clock: no sleeping."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from backends import BACKENDS
+
 from assistcli.api.agent import Report
 from assistcli.controller.broker import LocalEventBroker
 from assistcli.controller.models import Instance, InstanceFilter, Invocation, PageRequest
 from assistcli.controller.notifier import Notifier
 from assistcli.controller.scheduler import Scheduler, arm, plan
 from assistcli.controller.store import Store
-from assistcli.controller.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -26,18 +28,28 @@ class Clock:
         return self.now
 
 
-def run(tmp_path: Path, scenario: Callable[[Store, Scheduler, Clock], Awaitable[None]]) -> None:
-    async def main() -> None:
-        store = SqliteStore(tmp_path / "assist.db")
-        await store.open()
-        clock = Clock(T0)
-        try:
-            notifier = Notifier(LocalEventBroker())
-            await scenario(store, Scheduler(store, notifier, 60.0, clock), clock)
-        finally:
-            await store.close()
+Scenario = Callable[[Store, Scheduler, Clock], Awaitable[None]]
+Run = Callable[[Scenario], None]
 
-    asyncio.run(main())
+
+@pytest.fixture(params=sorted(BACKENDS))
+def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
+    """run(scenario): the scenario with a fresh store of the backend and a scheduler on it."""
+
+    def runner(scenario: Scenario) -> None:
+        async def main() -> None:
+            store = BACKENDS[request.param](tmp_path)
+            await store.open()
+            clock = Clock(T0)
+            try:
+                notifier = Notifier(LocalEventBroker())
+                await scenario(store, Scheduler(store, notifier, 60.0, clock), clock)
+            finally:
+                await store.close()
+
+        asyncio.run(main())
+
+    return runner
 
 
 async def periodic(store: Store, frequency: str, *instances: str, timezone: str = "UTC") -> None:
@@ -95,7 +107,7 @@ async def finish(store: Store, at: float) -> None:
         await store.apply_reports(target.instance_id, events, at, 1000)
 
 
-def test_fires_at_the_cron_moments_and_returns_to_scheduled(tmp_path: Path) -> None:
+def test_fires_at_the_cron_moments_and_returns_to_scheduled(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         await periodic(store, "0/10 * * * * *", "mi-1")
         assert await store.next_due() == T0 + 10
@@ -117,23 +129,23 @@ def test_fires_at_the_cron_moments_and_returns_to_scheduled(tmp_path: Path) -> N
             (2, "Pending"),
         ]
 
-    run(tmp_path, scenario)
+    run(scenario)
 
 
-def test_a_fire_is_handled_once_even_when_ticks_repeat(tmp_path: Path) -> None:
+def test_a_fire_is_handled_once_even_when_ticks_repeat(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         await periodic(store, "0/10 * * * * *", "mi-1")
         clock.now = T0 + 10.0
-        due = await store.due_targets(clock.now, 10)
+        due = await store.claim_due(clock.now, 10, 10.0)
         fire = plan(due[0].target, due[0].invocation, clock.now, 60.0)
         assert len(await store.record_fires([fire], clock.now)) == 1
         assert await store.record_fires([fire], clock.now) == []  # as after a restart
         assert await runs(store) == [(1, "Pending")]
 
-    run(tmp_path, scenario)
+    run(scenario)
 
 
-def test_missed_fires_coalesce_to_the_latest_one(tmp_path: Path) -> None:
+def test_missed_fires_coalesce_to_the_latest_one(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         await periodic(store, "0/10 * * * * *", "mi-1")
         clock.now = T0 + 45.0  # 10, 20, 30, 40 were missed: one run, for 40 (5 s late)
@@ -141,10 +153,10 @@ def test_missed_fires_coalesce_to_the_latest_one(tmp_path: Path) -> None:
         assert await runs(store) == [(1, "Pending")]
         assert await store.next_due() == T0 + 50
 
-    run(tmp_path, scenario)
+    run(scenario)
 
 
-def test_a_fire_missed_beyond_the_grace_is_skipped(tmp_path: Path) -> None:
+def test_a_fire_missed_beyond_the_grace_is_skipped(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         await periodic(store, "0 0 * * * *", "mi-1")  # hourly
         assert await store.next_due() == T0 + 3600
@@ -153,10 +165,10 @@ def test_a_fire_missed_beyond_the_grace_is_skipped(tmp_path: Path) -> None:
         assert await runs(store) == [(0, "Scheduled")]  # not run late
         assert await store.next_due() == T0 + 7200
 
-    run(tmp_path, scenario)
+    run(scenario)
 
 
-def test_a_fire_during_a_running_run_is_skipped(tmp_path: Path) -> None:
+def test_a_fire_during_a_running_run_is_skipped(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         await periodic(store, "0/10 * * * * *", "mi-1")
         clock.now = T0 + 10
@@ -166,19 +178,19 @@ def test_a_fire_during_a_running_run_is_skipped(tmp_path: Path) -> None:
         assert await runs(store) == [(1, "Pending")]
         assert await store.next_due() == T0 + 30
 
-    run(tmp_path, scenario)
+    run(scenario)
 
 
-def test_cron_without_a_zone_runs_in_the_instance_zone(tmp_path: Path) -> None:
+def test_cron_without_a_zone_runs_in_the_instance_zone(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         await periodic(store, "0 30 21 * * *", "mi-sh", timezone="Asia/Shanghai")
         due = await store.next_due()
         assert due == datetime(2026, 3, 1, 13, 30, tzinfo=UTC).timestamp()  # 21:30 +08:00
 
-    run(tmp_path, scenario)
+    run(scenario)
 
 
-def test_stop_ends_the_schedule(tmp_path: Path) -> None:
+def test_stop_ends_the_schedule(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         await periodic(store, "0/10 * * * * *", "mi-1")
         await store.stop_targets("t-1", [], now=T0 + 5)
@@ -187,10 +199,10 @@ def test_stop_ends_the_schedule(tmp_path: Path) -> None:
         inv = await store.get_invocation("t-1")
         assert inv is not None and inv.status == "Stopped"
 
-    run(tmp_path, scenario)
+    run(scenario)
 
 
-def test_reboot_tasks_fire_when_the_boot_changes(tmp_path: Path) -> None:
+def test_reboot_tasks_fire_when_the_boot_changes(run: Run) -> None:
     async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
         instance = Instance(
             instance_id="mi-1", instance_name="a", registration_time=T0, boot_id="b1"
@@ -212,4 +224,4 @@ def test_reboot_tasks_fire_when_the_boot_changes(tmp_path: Path) -> None:
         assert sorted(await store.fire_reboots("mi-1", "b2", T0 + 2)) == ["t-every", "t-next"]
         assert await store.fire_reboots("mi-1", "b2", T0 + 3) == []  # already fired for b2
 
-    run(tmp_path, scenario)
+    run(scenario)

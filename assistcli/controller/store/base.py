@@ -449,18 +449,26 @@ class Store(abc.ABC):
 
     # Schedules ------------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def due_targets(self, now: float, limit: int) -> list[Result]:
-        """Records whose next periodic fire is at or before `now`, earliest first."""
+    async def claim_due(self, now: float, limit: int, lease: float) -> list[Result]:
+        """Records whose next periodic fire is at or before `now`, earliest first, claimed for
+        `lease` seconds: no other call returns them until record_fires moves their fire on or
+        the claim lapses (its controller died), so that several controllers share the due
+        records instead of each reading them all.
+
+        Isolation: claimable rows are locked as they are read and skipped when another caller
+        holds them (PostgreSQL: FOR UPDATE SKIP LOCKED), and each claim is a conditional write."""
 
     @abc.abstractmethod
     async def next_due(self) -> float | None:
-        """The earliest next fire of any record, or None when nothing is scheduled."""
+        """The earliest moment a record may be claimed to fire (its next fire, or the end of
+        another caller's claim on it), or None when nothing is scheduled."""
 
     @abc.abstractmethod
     async def record_fires(self, fires: Sequence[Fire], now: float) -> list[Fire]:
         """Handle each fire exactly once, keyed by (invocation, instance, fire time): record its
         outcome, move the record's next fire on and, for outcome `run`, start the record's next
-        run (Pending, a new run number, a history row); on an instance whose agent schedules
+        run (Pending, a new run number, a history row), and end the record's claim (claim_due);
+        on an instance whose agent schedules
         itself (see register_keyed_instance) the outcome becomes `agent` and no run starts. A
         fire already recorded (after a restart, or by another controller) changes nothing.
         Returns the fires that started a run.

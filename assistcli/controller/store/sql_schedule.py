@@ -13,7 +13,7 @@ from assistcli.api import status as st
 from assistcli.api.status import RecordStatus
 from assistcli.controller.models import Fire, Result, Target
 from assistcli.controller.records import end_run, rearm
-from assistcli.controller.store.db import Db
+from assistcli.controller.store.db import CLAIM, Db
 from assistcli.controller.store.sql_rows import (
     invocation_rows,
     invocations_of,
@@ -37,12 +37,25 @@ RUN_FIELDS = (
 )
 
 
-def due_targets(c: Db, now: float, limit: int) -> list[Result]:
-    rows = c.execute(
-        "SELECT * FROM targets WHERE next_fire IS NOT NULL AND next_fire <= ? "
-        "ORDER BY next_fire LIMIT ?",
-        (now, limit),
-    ).fetchall()
+DUE = (  # due, and claimed by nobody (see Store.claim_due)
+    "next_fire IS NOT NULL AND next_fire <= ? "
+    "AND (fire_lease_until IS NULL OR fire_lease_until < ?)"
+)
+
+
+def claim_due(c: Db, now: float, limit: int, lease: float) -> list[Result]:
+    rows = [
+        row
+        for row in c.execute(
+            f"SELECT * FROM targets WHERE {DUE} ORDER BY next_fire LIMIT ?{CLAIM}",
+            (now, now, limit),
+        ).fetchall()
+        if c.execute(  # repeats the selection: of two claims racing for a record, one wins
+            f"UPDATE targets SET fire_lease_until = ? WHERE invoke_id = ? AND instance_id = ? "
+            f"AND {DUE}",
+            (now + lease, row["invoke_id"], row["instance_id"], now, now),
+        ).rowcount
+    ]
     ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
     rows_of = invocation_rows(c, ids)
     by_id = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
@@ -50,7 +63,10 @@ def due_targets(c: Db, now: float, limit: int) -> list[Result]:
 
 
 def next_due(c: Db) -> float | None:
-    value = c.execute("SELECT min(next_fire) FROM targets WHERE next_fire IS NOT NULL").fetchone()
+    value = c.execute(
+        "SELECT min(CASE WHEN fire_lease_until > next_fire THEN fire_lease_until "
+        "ELSE next_fire END) FROM targets WHERE next_fire IS NOT NULL"
+    ).fetchone()
     return None if value[0] is None else float(value[0])
 
 
@@ -64,10 +80,16 @@ def record_fires(c: Db, fires: Sequence[Fire], now: float) -> list[Fire]:
             "INSERT INTO fires VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (fire.invoke_id, fire.instance_id, fire.fire_time, now, fire.outcome),
         ).rowcount
-        if not fresh:
-            continue  # handled already, before a restart or by another controller
+        if not fresh:  # handled already, before a restart or by another controller
+            c.execute(
+                "UPDATE targets SET fire_lease_until = NULL "
+                "WHERE invoke_id = ? AND instance_id = ?",
+                (fire.invoke_id, fire.instance_id),
+            )
+            continue
         c.execute(
-            "UPDATE targets SET next_fire = ? WHERE invoke_id = ? AND instance_id = ?",
+            "UPDATE targets SET next_fire = ?, fire_lease_until = NULL "
+            "WHERE invoke_id = ? AND instance_id = ?",
             (fire.next_fire, fire.invoke_id, fire.instance_id),
         )
         if fire.outcome == "run":

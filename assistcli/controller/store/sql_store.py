@@ -411,8 +411,8 @@ class SqlStore(Store):
             await self._run(official.apply_reports, instance_id, reports, now, output_limit)
 
     # Schedules ------------------------------------------------------------------------------------
-    async def due_targets(self, now: float, limit: int) -> list[Result]:
-        return await self._run(schedule.due_targets, now, limit)
+    async def claim_due(self, now: float, limit: int, lease: float) -> list[Result]:
+        return await self._run(schedule.claim_due, now, limit, lease)
 
     async def next_due(self) -> float | None:
         return await self._run(schedule.next_due)
