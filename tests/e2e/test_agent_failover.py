@@ -1,10 +1,5 @@
 """An agent given several controllers (`--server` repeated) moves to the next when the one it
-talks to cannot be reached, with real agent and controller processes on loopback.
-
-Controllers do not share a store yet (SQLite is per controller), so where both must know the
-instance and its runs, the second controller starts from a snapshot of the first's store, taken
-while the run goes on: what a shared store would show it at that moment.
-"""
+talks to cannot be reached, with real agent and controller processes on loopback."""
 
 from __future__ import annotations
 
@@ -13,8 +8,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from agent_helpers import run_and_wait, run_script, wait_status
@@ -65,15 +61,49 @@ def test_an_unreachable_first_server_is_passed_over_at_registration_and_run(
     assert "retrying in" not in agent.log(), "no backoff while a server is left to try"
 
 
-def test_a_run_goes_on_and_ends_through_the_next_server_when_its_controller_dies(
+class Pair(NamedTuple):
+    first: Controller
+    second: Controller
+    take_over: Callable[[], None]  # called just before the first dies: the second can serve
+
+
+@pytest.fixture(params=["postgresql", "sqlite-snapshot"])
+def pair(
+    request: pytest.FixtureRequest,
     start_controller: StartController,
-    agents: list[Agent],
     tmp_path_factory: pytest.TempPathFactory,
-    tmp_path: Path,
-) -> None:
+) -> Iterator[Pair]:
+    """Two controllers of one fleet: on one PostgreSQL store, as deployed; or, where there is no
+    PostgreSQL to reach, the second on a snapshot of the first's SQLite store taken just before
+    the first dies, which is what a shared store would show it then."""
+    if request.param == "postgresql":
+        import pgtest
+
+        store = pgtest.schema_url(request.node.nodeid + str(time.monotonic()))
+        yield Pair(start_controller(store=store), start_controller(store=store), lambda: None)
+        return
     first = start_controller()
     second = Controller(tmp_path_factory.mktemp("second"), free_port())
     second.access_key_id, second.access_key_secret = first.access_key_id, first.access_key_secret
+
+    def take_over() -> None:
+        live = sqlite3.connect(first.data_dir / "assist.db")
+        copy = sqlite3.connect(second.data_dir / "assist.db")
+        try:
+            live.backup(copy)
+        finally:
+            live.close()
+            copy.close()
+        second.start()
+
+    yield Pair(first, second, take_over)
+    second.kill()
+
+
+def test_a_run_goes_on_and_ends_through_the_next_server_when_its_controller_dies(
+    pair: Pair, agents: list[Agent], tmp_path: Path
+) -> None:
+    first, second = pair.first, pair.second
     state_dir = tmp_path / "agent"
     done = register([first.url, second.url], first, state_dir)
     assert done.returncode == 0, done.stderr
@@ -84,15 +114,8 @@ def test_a_run_goes_on_and_ends_through_the_next_server_when_its_controller_dies
     script = f"echo run >> {runs}; while [ ! -e {gate} ]; do sleep 0.02; done; echo finished"
     invoke_id = run_script(first, agent.instance_id, script)
     wait_status(first, invoke_id, {"Running"}, timeout=5)
-    with (
-        sqlite3.connect(first.data_dir / "assist.db") as live,
-        sqlite3.connect(second.data_dir / "assist.db") as copy,
-    ):
-        live.backup(copy)
-    live.close()
-    copy.close()
     try:
-        second.start()
+        pair.take_over()
         first.kill()  # kill -9, while the agent holds a poll open on it
         wait_for(lambda: f"moving from {first.url} to {second.url}" in agent.log(), 5, "a move")
         gate.touch()
@@ -104,4 +127,3 @@ def test_a_run_goes_on_and_ends_through_the_next_server_when_its_controller_dies
         assert agent.running() and agent.log().count("moving from") == 1, agent.log()
     finally:
         gate.touch()
-        second.kill()
