@@ -31,7 +31,7 @@ import shlex
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,7 @@ class Counters:
     tasks: int = 0  # tasks received
     finished: int = 0  # `finished` reports the controller acknowledged
     errors: int = 0  # failed requests (retried while attempts remain)
+    failed_over: int = 0  # agents answered by another server after theirs failed
 
 
 def echo_output(script: bytes) -> bytes:
@@ -189,7 +190,8 @@ class SimulatedAgent:
 
     def __init__(self, fleet: Fleet, index: int) -> None:
         self.fleet, self.index = fleet, index
-        self.connection = Connection(fleet.host, fleet.port)
+        self.server = 0  # index in fleet.servers
+        self.connection = Connection(*fleet.servers[0])
         self.identity: Identity | None = None
         self.facts = proto.HostFacts(
             hostname=f"fleet-{index:05d}",
@@ -241,12 +243,26 @@ class SimulatedAgent:
             await fleet.retry(lambda: self.poll(0.0))
         fleet.counters.connected += 1
         waits = iter([random.uniform(0, fleet.poll_wait)])  # out of step with the others
+        moving = False
         while not fleet.stopping:
             try:
                 await self.poll(next(waits, fleet.poll_wait))
             except HttpError:
                 fleet.counters.errors += 1
-                await asyncio.sleep(random.uniform(0.5, 1.5))
+                if len(fleet.servers) == 1:
+                    await asyncio.sleep(random.uniform(0.5, 1.5))
+                    continue
+                # As agentd: on to the next server at once; a poll without waiting says it's in.
+                self.server = (self.server + 1) % len(fleet.servers)
+                self.connection.close()
+                self.connection = Connection(*fleet.servers[self.server])
+                waits, moving = iter([0.0]), True
+                continue
+            if moving:
+                moving = False
+                fleet.counters.failed_over += 1
+                async with fleet.progress:
+                    fleet.progress.notify_all()
 
     async def poll(self, wait: float) -> None:
         body = {**self.facts, "active": [], "wait": wait}
@@ -317,8 +333,11 @@ class Fleet:
         poll_wait: float = proto.POLL_WAIT,
         join_concurrency: int = 32,
         name_prefix: str = "fleet",
+        fallbacks: Sequence[str] = (),
     ) -> None:
+        """`fallbacks`: further controllers of the same store, tried in turn when one fails."""
         self.host, self.port = endpoint(server)
+        self.servers = [endpoint(server), *(endpoint(other) for other in fallbacks)]
         self.api = Api(server, access_key_id, access_key_secret)
         self.delay, self.poll_wait, self.name_prefix = delay, poll_wait, name_prefix
         self.join_concurrency = join_concurrency
@@ -392,9 +411,13 @@ class Fleet:
     async def wait_finished(self, count: int, within: float) -> bool:
         """Wait until `count` runs have been acknowledged as finished in all; False if `within`
         seconds pass first."""
+        return await self.wait_until(lambda: self.counters.finished >= count, within)
+
+    async def wait_until(self, condition: Callable[[], bool], within: float) -> bool:
+        """Wait until `condition()` holds, checked as the counters move; False after `within`."""
         try:
             async with asyncio.timeout(within), self.progress:
-                await self.progress.wait_for(lambda: self.counters.finished >= count)
+                await self.progress.wait_for(condition)
         except TimeoutError:
             return False
         return True
