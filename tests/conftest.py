@@ -15,16 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pgtest
 import pytest
 
-# A test never inherits a developer's credentials, profile or proxy.
+# A test never inherits a developer's credentials, profile or proxy (ASSIST_TEST_* say where
+# the tests' own PostgreSQL is, see pgtest.py).
 for _name in list(os.environ):
-    if _name.startswith(("ALIBABA_CLOUD_", "ASSIST_", "AGENTD_")) or _name.lower().endswith(
-        "_proxy"
-    ):
+    inherited = _name.startswith(("ALIBABA_CLOUD_", "ASSIST_", "AGENTD_"))
+    if (inherited and not _name.startswith("ASSIST_TEST_")) or _name.lower().endswith("_proxy"):
         del os.environ[_name]
 
 REGION = "cn-hangzhou"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("sqlite_only") and pgtest.postgres_mode():
+        pytest.skip("reads the controller's SQLite file; its store is PostgreSQL here")
+
 
 # The fault and fuzz suites drive real processes with the e2e suite's clients and helpers.
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
@@ -162,6 +169,7 @@ def start_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Start
 
     def start(*extra_args: str, store: str | None = None) -> Controller:
         data_dir = tmp_path_factory.mktemp("controller")
+        store = store or pgtest.store_for_tests(str(data_dir))
         ctl = Controller(data_dir, free_port(), tuple(extra_args), store)
         ctl.create_access_key()
         ctl.start()

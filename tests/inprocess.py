@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
+import pgtest
 import requests
 import requests.utils
 from requests.structures import CaseInsensitiveDict
@@ -35,8 +36,7 @@ from assistcli.controller.broker import EventBroker, LocalEventBroker
 from assistcli.controller.ids import new_access_key, new_id
 from assistcli.controller.models import Instance
 from assistcli.controller.settings import Settings
-from assistcli.controller.store import Store
-from assistcli.controller.store.sqlite import SqliteStore
+from assistcli.controller.store import Store, open_store
 
 T = TypeVar("T")
 
@@ -223,11 +223,16 @@ class InProcessController:
         clock: Any = time.time,
         **settings: Any,
     ) -> Iterator[InProcessController]:
-        """A controller on a SQLite store in `data_dir`, with an access key; `settings`
-        override the defaults of Settings."""
-        store = SqliteStore(data_dir / "assist.db")
+        """A controller on a SQLite store in `data_dir` (or PostgreSQL, see
+        pgtest.store_for_tests), with an access key; `settings` override the defaults of
+        Settings."""
+        url = pgtest.store_for_tests(str(data_dir))
+        store = open_store(url, data_dir)
         app = create_app(
-            Settings(data_dir=data_dir, **settings), store, broker or LocalEventBroker(), clock
+            Settings(data_dir=data_dir, store_url=url, **settings),
+            store,
+            broker or LocalEventBroker(),
+            clock,
         )
         ctl = cls(data_dir, store, clock, AppLoop(app))
         logging.getLogger("assistcli").addHandler(ctl.recorder)

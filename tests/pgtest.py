@@ -68,3 +68,14 @@ def schema_url(key: str) -> str:
     parts = urllib.parse.urlsplit(url)
     query = urllib.parse.urlencode({"options": f"-csearch_path={schema}"})
     return urllib.parse.urlunsplit(parts._replace(query=query))
+
+
+def postgres_mode() -> bool:
+    """Whether the tests' controllers keep their state in PostgreSQL (ASSIST_TEST_STORE)."""
+    return os.environ.get("ASSIST_TEST_STORE", "sqlite") == "postgresql"
+
+
+def store_for_tests(key: str) -> str | None:
+    """The store URL a test's controller uses unless the test chooses: None (SQLite in its data
+    dir), or with ASSIST_TEST_STORE=postgresql a schema of its own (`make test-postgresql`)."""
+    return schema_url(key) if postgres_mode() else None

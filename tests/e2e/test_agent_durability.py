@@ -176,6 +176,7 @@ def test_a_second_signal_kills_running_tasks_and_exits_at_once(
     assert (row["InvocationStatus"], row["ErrorCode"]) == ("Error", "ExecutionInterrupted")
 
 
+@pytest.mark.sqlite_only
 def test_a_run_delivered_again_after_it_ended_is_settled_from_the_ledger(
     running_ctl: Controller, start_agent: StartAgent, tmp_path: Path
 ) -> None:

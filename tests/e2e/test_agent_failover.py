@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+import pgtest
 import pytest
 from agent_helpers import run_and_wait, run_script, wait_status
 from conftest import Agent, Controller, StartController, create_activation, free_port, wait_for
@@ -77,11 +78,11 @@ def pair(
     PostgreSQL to reach, the second on a snapshot of the first's SQLite store taken just before
     the first dies, which is what a shared store would show it then."""
     if request.param == "postgresql":
-        import pgtest
-
         store = pgtest.schema_url(request.node.nodeid + str(time.monotonic()))
         yield Pair(start_controller(store=store), start_controller(store=store), lambda: None)
         return
+    if pgtest.postgres_mode():
+        pytest.skip("copies the controller's SQLite file; its store is PostgreSQL here")
     first = start_controller()
     second = Controller(tmp_path_factory.mktemp("second"), free_port())
     second.access_key_id, second.access_key_secret = first.access_key_id, first.access_key_secret

@@ -20,7 +20,7 @@ from agent_helpers import result, run_script, wait_status
 from conftest import Controller, StartAgent, StartController, wait_for
 
 from assistcli.api.agent import OUTPUT_HEAD, OUTPUT_LIMIT
-from assistcli.controller.store.sqlite import SqliteStore
+from assistcli.controller.store import open_store
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def kept_output(ctl: Controller, invoke_id: str, instance_id: str) -> bytes | No
     """What the controller keeps of the run beside its record, read from its store."""
 
     async def read() -> bytes | None:
-        store = SqliteStore(ctl.data_dir / "assist.db")
+        store = open_store(ctl.store, ctl.data_dir)
         await store.open()
         try:
             found = await store.read_output(invoke_id, instance_id, 1, 0, 1 << 30)

@@ -223,6 +223,7 @@ def test_refused_registrations_exit_3_with_a_message(
     assert activation_row(controller, activation_id)["RegisteredCount"] == 1
 
 
+@pytest.mark.sqlite_only
 def test_an_expired_activation_is_refused(controller: Controller, tmp_path: Path) -> None:
     activation_id, code = create_activation(controller, TimeToLiveInHours=1)
     # Age the activation by two hours, straight in the controller's store.

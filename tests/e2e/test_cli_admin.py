@@ -32,7 +32,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def admin(ctl: Controller, *args: str) -> str:
-    return run_cli("controller", *args, "--data-dir", str(ctl.data_dir))
+    return run_cli("controller", *args, *ctl.store_args)
 
 
 def listed(ctl: Controller, what: str) -> list[dict[str, Any]]:
@@ -84,7 +84,7 @@ def test_keys_are_listed_without_their_secrets(controller: Controller) -> None:
 
 @pytest.mark.parametrize("verb", ["disable", "enable", "delete"])
 def test_an_unknown_key_is_an_error(controller: Controller, verb: str) -> None:
-    done = cli("access-key", verb, "LTAInosuchkey", "--data-dir", str(controller.data_dir))
+    done = cli("access-key", verb, "LTAInosuchkey", *controller.store_args)
     assert done.returncode == 1, done
     assert "ERROR: access key 'LTAInosuchkey' does not exist" in done.stderr
 
@@ -124,12 +124,13 @@ def test_a_removed_instance_is_refused_at_once_and_its_records_end(
 
 
 def test_removing_an_unknown_instance_is_an_error(controller: Controller) -> None:
-    done = cli("instance", "remove", "mi-nosuch", "--data-dir", str(controller.data_dir))
+    done = cli("instance", "remove", "mi-nosuch", *controller.store_args)
     assert done.returncode == 1, done
     assert "ERROR: instance 'mi-nosuch' does not exist" in done.stderr
 
 
 # Where the store is -----------------------------------------------------------------------------
+@pytest.mark.sqlite_only
 def test_store_urls_name_the_same_database(controller: Controller) -> None:
     database = controller.data_dir / "assist.db"
     for url in (f"sqlite:///{database}", str(database)):

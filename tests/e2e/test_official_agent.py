@@ -215,6 +215,7 @@ def test_periodic_tasks_run_on_the_agents_schedule(ctl: Controller, agent: Offic
     assert invoke_id not in [r["task"]["taskID"] for r in listed["run"]]
 
 
+@pytest.mark.sqlite_only
 def test_the_controllers_fires_for_the_agents_schedules_are_not_logged_as_skipped(
     ctl: Controller, agent: OfficialAgent
 ) -> None:

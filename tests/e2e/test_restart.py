@@ -118,9 +118,7 @@ def populate(ctl: Controller) -> Before:
         ctl, "InvokeCommand", {"CommandId": command_id, "InstanceId.1": instance, **INVOKE}
     )["InvokeId"]
     kept = ok(ctl, "RunCommand", {"InstanceId.1": instance, **RUN_KEEP})
-    keys = json.loads(
-        run_cli("controller", "access-key", "create", "--data-dir", str(ctl.data_dir))
-    )
+    keys = json.loads(run_cli("controller", "access-key", "create", *ctl.store_args))
     # Nonces used before the restart (their requests were acknowledged).
     ok(ctl, "DescribeCommands", {}, nonce=NONCE_V1)
     ok(ctl, "DescribeCommands", {}, nonce=NONCE_V3, signature="v3")

@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-POOL_SIZE = 8  # connections (and worker threads) per controller
+POOL_SIZE = 16  # connections (and worker threads) per controller; the broker holds 2 more
+MAX_IDLE = 60.0  # seconds a connection beyond the first may stay unused before it is closed
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a connection before the call fails
 RETRIES = 8  # attempts of a call the database aborted to break a deadlock
 RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
@@ -62,6 +63,7 @@ class PostgresStore(SqlStore):
             max_size=self.pool_size,
             configure=configure,
             timeout=CONNECT_TIMEOUT,
+            max_idle=MAX_IDLE,
             open=False,
             name="assist",
         )
