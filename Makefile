@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # The same list is SOURCES in assistcli/controller/agent_package.py (a unit test compares them).
 AGENT_SOURCES := agentd assistcli/__init__.py assistcli/api/agent.py assistcli/api/status.py assistcli/api/wire.py
 
-.PHONY: install lint typecheck test test-faults unit e2e bench demo docs completions agent clean
+.PHONY: install lint typecheck test test-faults test-postgresql unit e2e bench demo docs completions agent clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: lint typecheck
 
 test-faults: $(STAMP)
 	$(BIN)/pytest -q -m faults
+
+# The end-to-end suites with every test controller on PostgreSQL (see tests/pgtest.py).
+test-postgresql: $(STAMP)
+	ASSIST_TEST_STORE=postgresql $(BIN)/pytest -q -m "not faults" tests/e2e tests/integration
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

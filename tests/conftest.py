@@ -65,6 +65,7 @@ class Controller:
     port: int
     extra_args: tuple[str, ...] = ()
     store: str | None = None  # --store URL; None: SQLite in data_dir
+    shared: bool = False  # the session's: runs until the session ends
     access_key_id: str = ""
     access_key_secret: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -161,11 +162,14 @@ class Controller:
 StartController = Callable[..., Controller]
 
 
+_STARTED: list[Controller] = []  # running controllers, the session's own first
+
+
 @pytest.fixture(scope="session")
 def start_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartController]:
     """Factory: start_controller(*extra_serve_args, store=URL) -> a running Controller with an
-    access key (on SQLite in its data dir unless given a store URL)."""
-    started: list[Controller] = []
+    access key (on SQLite in its data dir unless given a store URL), stopped at the end of the
+    test module that started it."""
 
     def start(*extra_args: str, store: str | None = None) -> Controller:
         data_dir = tmp_path_factory.mktemp("controller")
@@ -173,18 +177,32 @@ def start_controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Start
         ctl = Controller(data_dir, free_port(), tuple(extra_args), store)
         ctl.create_access_key()
         ctl.start()
-        started.append(ctl)
+        _STARTED.append(ctl)
         return ctl
 
     yield start
-    for ctl in started:
+    for ctl in _STARTED:
         ctl.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_the_modules_controllers() -> Iterator[None]:
+    """A module's controllers (its tests' and its module fixtures') end with it: processes,
+    and connections to a shared database, do not pile up over the session."""
+    before = len(_STARTED)
+    yield
+    for ctl in _STARTED[before:]:
+        if not ctl.shared:
+            ctl.stop()
+    _STARTED[before:] = [ctl for ctl in _STARTED[before:] if ctl.shared]
 
 
 @pytest.fixture(scope="session")
 def controller(start_controller: StartController) -> Controller:
     """One controller shared by the session: tests must not assume it is empty."""
-    return start_controller()
+    ctl = start_controller()
+    ctl.shared = True
+    return ctl
 
 
 # In process (tests/inprocess.py): the app around its own store, with no socket or process.

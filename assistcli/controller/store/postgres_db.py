@@ -13,7 +13,7 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 from psycopg.rows import RowMaker
 
-from assistcli.controller.store.db import CLAIM
+from assistcli.controller.store.db import CLAIM, LOCK
 
 
 @functools.lru_cache(maxsize=4096)
@@ -21,7 +21,7 @@ def translate(sql: str) -> str:
     """SQLite's spelling of a statement in PostgreSQL's (psycopg's placeholders)."""
     sql = sql.replace("%", "%%").replace("?", "%s")
     sql = sql.replace(" IS %s", " IS NOT DISTINCT FROM %s")
-    return sql.replace(CLAIM, " FOR UPDATE SKIP LOCKED")
+    return sql.replace(CLAIM, " FOR UPDATE SKIP LOCKED").replace(LOCK, " FOR UPDATE")
 
 
 @functools.lru_cache(maxsize=512)

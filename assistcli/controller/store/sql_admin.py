@@ -52,9 +52,8 @@ def append_deregistration(c: Db, instance_id: str, now: float) -> None:
     c.execute("DELETE FROM deregistrations WHERE deregistered_at < ?", (now - FEED_KEEP,))
     # Taking the next position locks the feed's head until the commit: positions become
     # visible in order, so a follower that read up to one has missed none before it.
-    position = c.execute(
-        "UPDATE feed_head SET position = position + 1 WHERE id = 1 RETURNING position"
-    ).fetchone()[0]
+    c.execute("UPDATE feed_head SET position = position + 1 WHERE id = 1")
+    position = feed_position(c)
     c.execute(
         "INSERT INTO deregistrations (position, instance_id, deregistered_at) VALUES (?, ?, ?)",
         (position, instance_id, now),

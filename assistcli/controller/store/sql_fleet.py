@@ -29,7 +29,7 @@ from assistcli.controller.records import apply_report
 from assistcli.controller.store import sql_admin as admin
 from assistcli.controller.store import sql_output as output
 from assistcli.controller.store import sql_schedule as schedule
-from assistcli.controller.store.db import CLAIM, Db, Row
+from assistcli.controller.store.db import CLAIM, LOCK, Db, Row
 from assistcli.controller.store.sql_rows import (
     Where,
     insert_row,
@@ -247,19 +247,15 @@ def claim_deliveries(
     found = c.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
     if found is None:
         return []  # deregistered meanwhile
-    # Each lease repeats the selection, so of two claims racing for a record one leases it.
-    lease_one = (
+    # The rows read are this transaction's until it commits (locked, or SQLite's one writer):
+    # of two claims racing for a record, the other skipped it or reads it leased.
+    ids = [row["invoke_id"] for row in rows]
+    c.execute(
         "UPDATE targets SET delivered_at = coalesce(delivered_at, ?), lease_until = ? "
-        f"WHERE invoke_id = ? AND instance_id = ? AND {claimable}"
+        f"WHERE instance_id = ? AND invoke_id IN ({marks(ids)})",
+        (now, now + lease, instance_id, *ids),
     )
-    leased = [
-        row
-        for row in rows
-        if c.execute(
-            lease_one, (now, now + lease, row["invoke_id"], instance_id, *claimable_params)
-        ).rowcount
-    ]
-    return _deliveries(c, instance_of(found, []), leased, now, lease)
+    return _deliveries(c, instance_of(found, []), rows, now, lease)
 
 
 def _deliveries(
@@ -309,10 +305,9 @@ def apply_reports(
     cond.add("instance_id = ?", instance_id)
     # Lock, then read: the same batch sent through two controllers is applied by whichever
     # locks first, and the other then reads its report_seq and skips it.
-    c.execute(f"UPDATE targets SET report_seq = report_seq{cond.sql()}", cond.params)
     records = {
         row["invoke_id"]: target_of(row)
-        for row in c.execute(f"SELECT * FROM targets{cond.sql()}", cond.params)
+        for row in c.execute(f"SELECT * FROM targets{cond.sql()}{LOCK}", cond.params)
     }
     modes = schedule.repeat_modes(c, records)
     for report in reports:

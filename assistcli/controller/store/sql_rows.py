@@ -9,7 +9,7 @@ from typing import Any
 
 from assistcli.api import status as st
 from assistcli.controller.models import Command, FileSpec, Invocation, PageRequest, Tag, Target
-from assistcli.controller.store.db import Db, Row
+from assistcli.controller.store.db import LOCK, Db, Row
 
 # Columns are the models' fields; tags, targets and files live in their own tables.
 COMMAND_FIELDS = [f.name for f in fields(Command) if f.name != "tags"]
@@ -143,22 +143,30 @@ def refresh_status(c: Db, invoke_ids: Iterable[str]) -> None:
     """Recompute the task-level statuses from the per-instance ones (which statuses occur is
     all they depend on: SQLite finds those without handing every record to Python).
 
-    Lock, then read: the invocation's row is locked (a write that changes nothing) before its
-    records are read, so that under READ COMMITTED, of two transactions that each changed one
-    record, the second reads the first's change once the first commits (no write skew).
-    Invocations are locked in id order, so that two such transactions do not deadlock."""
+    Lock, then read: the invocation's row is locked (read FOR UPDATE) before its records are
+    read, so that under READ COMMITTED, of two transactions that each changed one record, the
+    second reads the first's change once the first commits (no write skew). Invocations are
+    locked in id order, so that two such transactions do not deadlock. Most changes leave the
+    invocation's status as it was: then nothing is written."""
     for invoke_id in sorted(invoke_ids):
-        c.execute("UPDATE invocations SET status = status WHERE invoke_id = ?", (invoke_id,))
+        current = c.execute(
+            f"SELECT status, legacy_status FROM invocations WHERE invoke_id = ?{LOCK}",
+            (invoke_id,),
+        ).fetchone()
+        if current is None:
+            continue
         statuses = [
             row[0]
             for row in c.execute(
                 "SELECT DISTINCT status FROM targets WHERE invoke_id = ?", (invoke_id,)
             )
         ]
-        c.execute(
-            "UPDATE invocations SET status = ?, legacy_status = ? WHERE invoke_id = ?",
-            (st.invocation_status(statuses), st.invoke_status(statuses), invoke_id),
-        )
+        derived = (st.invocation_status(statuses), st.invoke_status(statuses))
+        if derived != (current[0], current[1]):
+            c.execute(
+                "UPDATE invocations SET status = ?, legacy_status = ? WHERE invoke_id = ?",
+                (*derived, invoke_id),
+            )
 
 
 def command_row(cmd: Command) -> tuple[Any, ...]:
