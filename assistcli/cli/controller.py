@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from assistcli.cli.lazy import LazyGroup
-from assistcli.cli.store import DATA_DIR, StoreLocation, store_options
+from assistcli.cli.store import DATA_DIR, StoreLocation, check_store, store_options
 from assistcli.cli.units import ByteSize, Duration
 from assistcli.controller.settings import (
     AGENT_KEEPALIVE,
@@ -191,6 +191,7 @@ def serve(
 
     host, port = parse_listen(listen)
     data_dir = where.data_dir
+    check_store(where)
     run_server(
         Settings(
             data_dir=data_dir,

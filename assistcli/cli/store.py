@@ -67,8 +67,11 @@ def store_options(command: Callable[..., T]) -> Callable[..., T]:
 
 
 def with_store(where: StoreLocation, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the controller's store, run `work`, close it."""
+    """Open the controller's store, run `work`, close it. A store that cannot be reached is a
+    one-line error."""
+    from assistcli.cli.exits import CliError
     from assistcli.controller.store import open_store
+    from assistcli.controller.store.base import StoreUnavailable
 
     async def run() -> T:
         store = open_store(where.url, where.data_dir)
@@ -78,4 +81,16 @@ def with_store(where: StoreLocation, work: Callable[[Store], Awaitable[T]]) -> T
         finally:
             await store.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except StoreUnavailable as error:
+        raise CliError(str(error)) from None
+
+
+def check_store(where: StoreLocation) -> None:
+    """Open and close the store (applying its migrations): its error, if any, before serving."""
+
+    async def nothing(store: Store) -> None:
+        pass
+
+    with_store(where, nothing)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from agent_helpers import agent_post, read_secret, run_script, wait_status
-from conftest import REGION, Controller, StartAgent, api, run_cli
+from conftest import REGION, Controller, StartAgent, api, free_port, run_cli
 from rawclient import call, expect_error, ok_body
 
 from assistcli.api import agent as proto
@@ -145,3 +146,15 @@ def test_an_unsupported_store_is_a_usage_error(command: list[str]) -> None:
     done = cli(*command, "--store", "mysql://db.example/assist")
     assert done.returncode == 2, done
     assert "unsupported store URL 'mysql://db.example/assist'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["serve", "--listen", "127.0.0.1:8742"], ["access-key", "list"]]
+)
+def test_an_unreachable_database_is_a_one_line_error(command: list[str], tmp_path: Path) -> None:
+    url = f"postgresql://assist:secret@127.0.0.1:{free_port()}/assist"  # nothing listens there
+    done = cli(*command, "--data-dir", str(tmp_path), "--store", url)
+    assert done.returncode == 1, done
+    [line] = done.stderr.splitlines()
+    assert line.startswith("ERROR: cannot connect to PostgreSQL at postgresql://assist:***@"), line
+    assert "secret" not in done.stderr and "Traceback" not in done.stderr

@@ -22,6 +22,7 @@ import psycopg
 import psycopg_pool
 from psycopg import errors
 
+from assistcli.controller.store import redacted
 from assistcli.controller.store.base import StoreFull, StoreUnavailable
 from assistcli.controller.store.postgres_db import FlagDumper, PgDb, rows
 from assistcli.controller.store.schema import migrations
@@ -76,10 +77,14 @@ class PostgresStore(SqlStore):
 
     def _open_pool(self) -> None:
         assert self._pool is not None
-        try:
+        try:  # once alone first: the pool would retry a refusal quietly until its timeout
+            psycopg.connect(self.url, connect_timeout=int(CONNECT_TIMEOUT)).close()
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
-        except psycopg_pool.PoolTimeout as timeout:
-            raise StoreUnavailable(f"cannot connect to PostgreSQL: {timeout}") from None
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            reason = " ".join(str(error).split())  # libpq's lines, on one
+            raise StoreUnavailable(
+                f"cannot connect to PostgreSQL at {redacted(self.url)}: {reason}"
+            ) from None
 
     def _migrate(self) -> None:
         assert self._pool is not None
