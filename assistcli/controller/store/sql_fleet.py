@@ -262,7 +262,8 @@ def _deliveries(
     c: Db, instance: Instance, rows: list[Row], now: float, lease: float
 ) -> list[Delivery]:
     rows_of = invocation_rows(c, [r["invoke_id"] for r in rows])
-    invocations = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
+    found = invocations_of(c, rows_of, with_targets=False, with_tags=False)  # what a task needs
+    invocations = {inv.invoke_id: inv for inv in found}
     deliveries = []
     for row in rows:
         target = target_of(row)

@@ -116,21 +116,22 @@ def invocation_rows(c: Db, invoke_ids: Sequence[str]) -> list[Row]:
     ).fetchall()
 
 
-def invocations_of(c: Db, rows: Sequence[Row], *, with_targets: bool = True) -> list[Invocation]:
-    """Invocations of `rows` with their tags, file (SendFile) and, unless the caller already
-    holds the one record it needs, every per-instance record (up to 100 each)."""
+def invocations_of(
+    c: Db, rows: Sequence[Row], *, with_targets: bool = True, with_tags: bool = True
+) -> list[Invocation]:
+    """Invocations of `rows` with their file (SendFile) and, unless the caller says it needs
+    none, their tags and every per-instance record (up to 100 each)."""
     ids = [r["invoke_id"] for r in rows]
     targets: dict[str, list[Target]] = {i: [] for i in ids}
     files: dict[str, FileSpec] = {}
-    if ids:
-        marks = ",".join("?" * len(ids))
-        if with_targets:
-            query = f"SELECT * FROM targets WHERE invoke_id IN ({marks}) ORDER BY instance_id"
-            for row in c.execute(query, ids):
-                targets[row["invoke_id"]].append(target_of(row))
-        for row in c.execute(f"SELECT * FROM files WHERE invoke_id IN ({marks})", ids):
+    if ids and with_targets:
+        query = f"SELECT * FROM targets WHERE invoke_id IN ({marks(ids)}) ORDER BY instance_id"
+        for row in c.execute(query, ids):
+            targets[row["invoke_id"]].append(target_of(row))
+    if sends := [r["invoke_id"] for r in rows if r["kind"] == "file"]:
+        for row in c.execute(f"SELECT * FROM files WHERE invoke_id IN ({marks(sends)})", sends):
             files[row["invoke_id"]] = file_of(row)
-    tags = tags_of(c, "invocation", ids)
+    tags = tags_of(c, "invocation", ids) if with_tags else {}
     return [
         invocation_of(
             r, targets[r["invoke_id"]], tags.get(r["invoke_id"], []), files.get(r["invoke_id"])

@@ -58,7 +58,8 @@ def claim_due(c: Db, now: float, limit: int, lease: float) -> list[Result]:
     ]
     ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
     rows_of = invocation_rows(c, ids)
-    by_id = {inv.invoke_id: inv for inv in invocations_of(c, rows_of, with_targets=False)}
+    found = invocations_of(c, rows_of, with_targets=False, with_tags=False)  # what plan() needs
+    by_id = {inv.invoke_id: inv for inv in found}
     return [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
 
 
