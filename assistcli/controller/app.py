@@ -40,6 +40,7 @@ from assistcli.controller.rpc import dispatch
 from assistcli.controller.sessions import Sessions
 from assistcli.controller.settings import Settings
 from assistcli.controller.store import Store
+from assistcli.controller.store.base import INTERACTIVE
 from assistcli.controller.tls import TlsFiles
 from assistcli.errors import ApiError
 
@@ -109,6 +110,7 @@ def endpoint(
 
 async def rpc(ctx: Context, request: Request, reply: Reply) -> tuple[str, dict[str, Any]]:
     """The Cloud Assistant API: authenticate, then run the action."""
+    INTERACTIVE.set(True)  # this request's task only
     signed = await signed_request(request, ctx.settings.max_request_body)
     reply.read({**signed.query, **signed.form})
     call = await authenticate(signed, ctx.store, ctx.now, ctx.settings.max_clock_skew)

@@ -34,6 +34,7 @@ COMMITTED; a concurrent write may show in one list and not yet in the next.
 from __future__ import annotations
 
 import abc
+import contextvars
 from collections.abc import Sequence
 
 from assistcli.api.agent import Report
@@ -61,6 +62,10 @@ from assistcli.controller.models import (
     TokenClaim,
     TokenResult,
 )
+
+# Whether this call is made for an API client, who waits for it, rather than for an agent: a
+# backend that queues calls (postgres.py) serves these on threads of their own.
+INTERACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("interactive", default=False)
 
 
 class StoreFull(Exception):

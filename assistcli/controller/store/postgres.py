@@ -23,7 +23,7 @@ import psycopg_pool
 from psycopg import errors
 
 from assistcli.controller.store import redacted
-from assistcli.controller.store.base import StoreFull, StoreUnavailable
+from assistcli.controller.store.base import INTERACTIVE, StoreFull, StoreUnavailable
 from assistcli.controller.store.postgres_db import FlagDumper, PgDb, rows
 from assistcli.controller.store.schema import migrations
 from assistcli.controller.store.sql_store import SqlStore
@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-POOL_SIZE = 16  # connections (and worker threads) per controller; the broker holds 2 more
+POOL_SIZE = 16  # connections (and worker threads) per controller for agents' calls
+CLIENT_THREADS = 4  # and for API clients' calls (base.INTERACTIVE), so they queue apart
 MAX_IDLE = 60.0  # seconds a connection beyond the first may stay unused before it is closed
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a connection before the call fails
 RETRIES = 8  # attempts of a call the database aborted to break a deadlock
@@ -52,16 +53,20 @@ class PostgresStore(SqlStore):
         self.pool_size = pool_size
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
+        self._client_threads: concurrent.futures.ThreadPoolExecutor | None = None
 
     # Lifecycle ------------------------------------------------------------------------------
     async def open(self) -> None:
         self._threads = concurrent.futures.ThreadPoolExecutor(
             self.pool_size, thread_name_prefix="postgres"
         )
+        self._client_threads = concurrent.futures.ThreadPoolExecutor(
+            CLIENT_THREADS, thread_name_prefix="postgres-client"
+        )
         self._pool = psycopg_pool.ConnectionPool(
             self.url,
             min_size=1,
-            max_size=self.pool_size,
+            max_size=self.pool_size + CLIENT_THREADS,  # a connection for every thread
             configure=configure,
             timeout=CONNECT_TIMEOUT,
             max_idle=MAX_IDLE,
@@ -107,15 +112,18 @@ class PostgresStore(SqlStore):
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
-        threads, self._threads = self._threads, None
+        executors = (self._threads, self._client_threads)
+        self._threads = self._client_threads = None
         if pool is not None:
             await asyncio.to_thread(pool.close)
-        if threads is not None:
-            threads.shutdown(wait=False)
+        for executor in executors:
+            if executor is not None:
+                executor.shutdown(wait=False)
 
     async def _in_thread(self, work: Callable[[], R]) -> R:
-        assert self._threads is not None, "store is not open"
-        return await asyncio.get_running_loop().run_in_executor(self._threads, work)
+        executor = self._client_threads if INTERACTIVE.get() else self._threads
+        assert executor is not None, "store is not open"
+        return await asyncio.get_running_loop().run_in_executor(executor, work)
 
     # Calls ----------------------------------------------------------------------------------
     async def _run(self, work: Callable[..., R], *args: Any) -> R:
