@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from assistcli.controller.broker import EventBroker
 
@@ -94,7 +95,7 @@ class PostgresEventBroker(EventBroker):
             try:
                 conn = await self._connect()
                 async with conn:
-                    await conn.execute(f'LISTEN "{self._channel}"')
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                     self._listening.set()
                     wait = RETRY[0]
                     async for message in conn.notifies():

@@ -106,3 +106,35 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def broker_backends(store: str) -> list[int]:
+    """The PostgreSQL backends listening for news of the controllers on this store (schema)."""
+    with psycopg.connect(store, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query = 'LISTEN \"assist_news:' || current_schema() || '\"'"
+        )
+        return [row[0] for row in rows]
+
+
+def test_wake_ups_come_back_after_the_database_drops_the_listening_connections(
+    pair: Pair, start_agent: StartAgent, store: str
+) -> None:
+    a, b = pair
+    agent = start_agent(a)
+    listening = wait_for(lambda: len(broker_backends(store)) == 2 and broker_backends(store))
+    with psycopg.connect(store, autocommit=True) as conn:
+        for pid in listening:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    # Meanwhile a wake-up may be lost: the store's news query finds the work within a second.
+    invoke_id = run_script(b, agent.instance_id, "echo meanwhile")
+    assert wait_status(a, invoke_id, {"Success"})["Output"] == "meanwhile\n"
+    wait_for(lambda: len(set(broker_backends(store)) - set(listening)) == 2, what="listening again")
+    delays = []
+    for n in range(3):
+        created = time.monotonic()
+        invoke_id = run_script(b, agent.instance_id, f"echo {n}")
+        wait_status(b, invoke_id, {"Running", "Success"})
+        delays.append(time.monotonic() - created)
+    assert statistics.median(delays) < 0.4, delays
