@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pgtest
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 from agent_helpers import result, run_script, wait_status
 from conftest import Controller, StartAgent, StartController, api, free_port, run_cli, wait_for
+from tcp_relay import relay
 
 from assistcli.controller.store.schema import migrations
 from assistcli.errors import ApiError
@@ -138,3 +140,29 @@ def test_wake_ups_come_back_after_the_database_drops_the_listening_connections(
         wait_status(b, invoke_id, {"Running", "Success"})
         delays.append(time.monotonic() - created)
     assert statistics.median(delays) < 0.4, delays
+
+
+def test_a_database_gone_away_answers_503_and_loses_nothing(
+    start_controller: StartController, start_agent: StartAgent, store: str, tmp_path: Path
+) -> None:
+    parts = urllib.parse.urlsplit(store)
+    with relay((parts.hostname or "127.0.0.1", parts.port or 5432)) as link:
+        through = parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}").geturl()
+        ctl = start_controller(store=through)
+        agent = start_agent(ctl)
+        ran = tmp_path / "ran"
+        invoke_id = run_script(ctl, agent.instance_id, f"sleep 1; echo x >> {ran}; echo done")
+        wait_status(ctl, invoke_id, {"Running"})
+        link.cut()
+        with pytest.raises(ApiError) as down:
+            api(ctl).call("DescribeInvocations", {"InvokeId": invoke_id})
+        assert (down.value.code, down.value.status) == ("ServiceUnavailable", 503)
+        wait_for(ran.exists, what="the script to end while the database is away")
+        outbox = agent.state_dir / "outbox"
+        assert any(outbox.iterdir()), "its result waits in the agent's outbox"
+        link.restore()
+        row = wait_status(ctl, invoke_id, {"Success"}, timeout=60)
+        assert row["Output"] == "done\n"
+        assert ran.read_text() == "x\n"  # run once
+        agent.kill()
+        ctl.stop()  # while its database is still reachable through the relay
