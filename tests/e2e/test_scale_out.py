@@ -159,7 +159,7 @@ def test_a_database_gone_away_answers_503_and_loses_nothing(
         assert (down.value.code, down.value.status) == ("ServiceUnavailable", 503)
         wait_for(ran.exists, what="the script to end while the database is away")
         outbox = agent.state_dir / "outbox"
-        assert any(outbox.iterdir()), "its result waits in the agent's outbox"
+        wait_for(lambda: any(outbox.iterdir()), what="its result to wait in the agent's outbox")
         link.restore()
         row = wait_status(ctl, invoke_id, {"Success"}, timeout=60)
         assert row["Output"] == "done\n"
