@@ -4,7 +4,9 @@ as Cloud Assistant's console prints it for an activation.
 The machine has nothing yet to trust the controller's private CA with, so the line carries it:
 curl checks the controller's key against a pin of it (`--pinnedpubkey`; `--insecure` only skips
 the CA check curl could not make), and the agent it downloads checks the CA it fetches against
-the CA's fingerprint (`--ca-fingerprint`) before it registers.
+the CA's fingerprint (`--ca-fingerprint`) before it registers. Several controllers of one fleet
+(docs/scale-out.md) share their TLS files, so one pin and one fingerprint serve them all: the
+line downloads from the first that answers and gives the agent every one.
 """
 
 from __future__ import annotations
@@ -20,42 +22,58 @@ from assistcli.cli.store import DATA_DIR
 
 DOWNLOAD = "/agent/v1/download/agentd.pyz"
 PLAIN_HTTP = (
-    "WARNING: {server} is plain HTTP: the agent is downloaded and registered unencrypted and "
+    "WARNING: {servers} plain HTTP: the agent is downloaded and registered unencrypted and "
     "unauthenticated, so anyone on the network path can read the activation code or replace "
     "the agent. Serve HTTPS (`assistcli controller tls init`) for machines beyond this one."
 )
 
 
 @click.command("install-command")
-@click.option("--server", required=True, help="The controller's URL as the new machine reaches it.")
+@click.option(
+    "--server",
+    "servers",
+    required=True,
+    multiple=True,
+    help="The controller's URL as the new machine reaches it. Repeat it for each controller "
+    "of a fleet that shares one store: the agent fails over between them.",
+)
 @click.option("--activation-id", required=True, help="From CreateActivation.")
 @click.option("--activation-code", required=True, help="From CreateActivation.")
 @DATA_DIR
-def install_command(server: str, activation_id: str, activation_code: str, data_dir: Path) -> None:
+def install_command(
+    servers: tuple[str, ...], activation_id: str, activation_code: str, data_dir: Path
+) -> None:
     """Print the shell line that downloads the one-file agent from the controller, then installs
-    and registers it (run it as a user who may sudo). For an https:// server it pins the
+    and registers it (run it as a user who may sudo). For https:// servers it pins the
     certificate and CA in DATA_DIR/tls/."""
-    server = _checked_server(server)
-    register = ["--server", server, "--activation-id", activation_id]
-    register += ["--activation-code", activation_code]
+    checked = list(dict.fromkeys(_checked_server(server) for server in servers))
+    schemes = {urlsplit(server).scheme for server in checked}
+    if len(schemes) > 1:
+        raise click.BadParameter(
+            "every server of a fleet is https:// or none is", param_hint="--server"
+        )
+    register = [word for server in checked for word in ("--server", server)]
+    register += ["--activation-id", activation_id, "--activation-code", activation_code]
     pin = None
-    if server.startswith("https://"):
+    if schemes == {"https"}:
         pin, fingerprint = _pins(data_dir)
         register += ["--ca-fingerprint", fingerprint]
     else:
-        click.echo(PLAIN_HTTP.format(server=server), err=True)
-    click.echo(install_line(server, register, pin))
+        named = ", ".join(checked) + (" is" if len(checked) == 1 else " are")
+        click.echo(PLAIN_HTTP.format(servers=named), err=True)
+    click.echo(install_line(checked, register, pin))
 
 
-def install_line(server: str, register: list[str], pin: str | None) -> str:
+def install_line(servers: list[str], register: list[str], pin: str | None) -> str:
     """Download into a fresh private directory (a fixed name in /tmp could be planted by another
-    user), then run the agent's installer as root."""
+    user), from the first server that answers, then run the agent's installer as root."""
     curl = ["curl", "-fsS"]
     if pin is not None:
         curl += ["--insecure", "--pinnedpubkey", pin]
-    curl += ["-o", "$d/agentd.pyz", server + DOWNLOAD]
+    fetches = [_shell([*curl, "-o", "$d/agentd.pyz", server + DOWNLOAD]) for server in servers]
+    fetch = fetches[0] if len(fetches) == 1 else "{ " + " || ".join(fetches) + "; }"
     agent = ["sudo", "python3", "$d/agentd.pyz", "install", *register]
-    return f"d=$(mktemp -d) && {_shell(curl)} && {_shell(agent)}"
+    return f"d=$(mktemp -d) && {fetch} && {_shell(agent)}"
 
 
 def _shell(words: list[str]) -> str:
