@@ -15,7 +15,16 @@ import pgtest
 import psycopg
 import pytest
 from agent_helpers import result, run_script, wait_status
-from conftest import Controller, StartAgent, StartController, api, free_port, run_cli, wait_for
+from conftest import (
+    Controller,
+    StartAgent,
+    StartController,
+    api,
+    create_activation,
+    free_port,
+    run_cli,
+    wait_for,
+)
 from tcp_relay import relay
 
 from assistcli.controller.store.schema import migrations
@@ -166,3 +175,23 @@ def test_a_database_gone_away_answers_503_and_loses_nothing(
         assert ran.read_text() == "x\n"  # run once
         agent.kill()
         ctl.stop()  # while its database is still reachable through the relay
+
+
+def test_a_request_of_alibabas_agent_replayed_to_another_controller_is_refused(
+    start_controller: StartController, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from official_agent_client import OfficialAgent
+    from tls_helpers import make_pki
+
+    pki = make_pki(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.ca))  # the test's API calls trust it
+    tls = ("--tls-cert", str(pki.cert), "--tls-key", str(pki.key))
+    a, b = (start_controller(*tls, store=store) for _ in range(2))
+    agent = OfficialAgent(a.url.rstrip("/"), pki.ca)
+    assert agent.register(*create_activation(a, InstanceCount=1)).status_code == 200
+    used = agent.signed_headers()
+    assert agent.request("GET", "/luban/api/heart-beat", headers=used).status_code == 200
+    agent.base = b.url.rstrip("/")  # the same signed headers, sent to the other controller
+    replayed = agent.request("GET", "/luban/api/heart-beat", headers=used)
+    assert (replayed.status_code, replayed.json()["errCode"]) == (401, "Agent.ReplayedRequest")
+    assert agent.heart_beat().status_code == 200  # a fresh signature is accepted there

@@ -1,7 +1,8 @@
 """Who signed a request of Alibaba's agent: the instance named in `x-acs-instance-id`, when
 `x-acs-signature` verifies with the key it registered, its timestamp is within the allowed
 clock skew, and its request id was not used already (the agent also sends its signed headers to
-the metadata address, where anyone on its network could copy them).
+the metadata address, where anyone on its network could copy them). Used request ids are kept in
+the store, as the API's nonces are: a request replayed to another controller is refused too.
 
 An instance deregistered while its agent listens on this controller's WebSocket is told to
 forget its identity (see notify.py): the request that follows, its own deregistration, is
@@ -13,13 +14,11 @@ from assistcli.controller.luban import signature
 from assistcli.controller.luban.calls import Call, refusal
 from assistcli.controller.models import AgentKey
 
-GUARD_CAPACITY = 500_000  # request ids remembered at once: 15 min of a 500 requests/s fleet
 DEPARTURE = 60.0  # seconds a deregistered agent told to forget its identity may say it did
 
 
 class Identity:
     def __init__(self) -> None:
-        self.replays = signature.ReplayGuard(GUARD_CAPACITY)
         self._departing: dict[str, tuple[AgentKey, float]] = {}
 
     def departing(self, instance_id: str, key: AgentKey, now: float) -> None:
@@ -61,10 +60,7 @@ class Identity:
             key.public_key, sign, instance_id, key.machine_id, stamp, request_id
         ):
             raise refusal(401, "Agent.InvalidSignature", "The signature does not match.")
-        try:
-            fresh = self.replays.first_use(request_id, sent + skew, ctx.now)
-        except OverflowError as error:
-            raise refusal(503, "ServiceUnavailable", f"{error}; try again.") from None
-        if not fresh:
+        # Kept past the window in which the timestamp is accepted, whichever side it is on.
+        if not await ctx.store.use_nonce(f"luban:{instance_id}:{request_id}", ctx.now, 2 * skew):
             raise refusal(401, "Agent.ReplayedRequest", "The request id was used already.")
         return instance_id

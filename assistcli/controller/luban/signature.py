@@ -1,12 +1,10 @@
 """The signature of Alibaba's agent: RSASSA-PKCS1-v1_5 with MD5, made with the key it
-registered, over instanceId + machineId + timestamp + requestId; and a memory of request ids
-already used, so that a signed request cannot be replayed within the allowed clock skew."""
+registered, over instanceId + machineId + timestamp + requestId."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
@@ -47,26 +45,3 @@ def valid(pem: str, signature: str, *signed: str) -> bool:
     except (binascii.Error, ValueError, InvalidSignature):
         return False
     return True
-
-
-class ReplayGuard:
-    """Request ids seen, each kept until its timestamp falls out of the skew window (a request
-    older than that is refused for its timestamp anyway), at most `capacity` at a time."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._seen: set[str] = set()
-        self._expiry: list[tuple[float, str]] = []
-
-    def first_use(self, request_id: str, keep_until: float, now: float) -> bool:
-        """Record the id; False when it was seen already. Raises OverflowError when full of
-        ids still in their window (a flood): the request is refused, and retried."""
-        while self._expiry and self._expiry[0][0] < now:
-            self._seen.discard(heapq.heappop(self._expiry)[1])
-        if request_id in self._seen:
-            return False
-        if len(self._seen) >= self.capacity:
-            raise OverflowError("too many requests within the clock skew window")
-        self._seen.add(request_id)
-        heapq.heappush(self._expiry, (keep_until, request_id))
-        return True
