@@ -108,7 +108,7 @@ def _read(kind: str, call: Call) -> RunReport | None:
 
 
 def _failed(
-    ending: RunReport, status: str, exit_code: int | None, error: tuple[str, str]
+    ending: RunReport, status: RecordStatus, exit_code: int | None, error: tuple[str, str]
 ) -> RunReport:
     code, info = error
     return replace(ending, status=status, exit_code=exit_code, error_code=code, error_info=info)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistcli.api.agent import Report
+from assistcli.api.status import RecordStatus, RepeatMode
 from assistcli.controller.models import AgentKey, Instance, Result, RunReport
 from assistcli.controller.store import sql_fleet as fleet
 from assistcli.controller.store import sql_schedule as schedule
@@ -52,10 +53,16 @@ def schedules(c: Db, instance_id: str) -> list[Result]:
     return _results(
         c,
         "SELECT t.* FROM targets t JOIN invocations i ON i.invoke_id = t.invoke_id "
-        "WHERE t.instance_id = ? AND i.repeat_mode = 'Period' AND t.stop_time IS NULL "
-        "AND (t.status IN ('Pending', 'Running') OR "
-        "(t.status = 'Scheduled' AND t.next_fire IS NOT NULL)) ORDER BY t.creation_time",
-        (instance_id,),
+        "WHERE t.instance_id = ? AND i.repeat_mode = ? AND t.stop_time IS NULL "
+        "AND (t.status IN (?, ?) OR (t.status = ? AND t.next_fire IS NOT NULL)) "
+        "ORDER BY t.creation_time",
+        (
+            instance_id,
+            RepeatMode.PERIOD,
+            RecordStatus.PENDING,
+            RecordStatus.RUNNING,
+            RecordStatus.SCHEDULED,
+        ),
     )
 
 
@@ -65,9 +72,9 @@ def to_stop(c: Db, instance_id: str, stopped_since: float) -> list[Result]:
     return _results(
         c,
         "SELECT t.* FROM targets t JOIN invocations i ON i.invoke_id = t.invoke_id "
-        "WHERE t.instance_id = ? AND (t.status = 'Stopping' OR "
-        "(i.repeat_mode = 'Period' AND t.stop_time >= ?)) ORDER BY t.creation_time",
-        (instance_id, stopped_since),
+        "WHERE t.instance_id = ? AND (t.status = ? OR "
+        "(i.repeat_mode = ? AND t.stop_time >= ?)) ORDER BY t.creation_time",
+        (instance_id, RecordStatus.STOPPING, RepeatMode.PERIOD, stopped_since),
     )
 
 
