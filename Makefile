@@ -25,10 +25,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Suites run a second time with every test controller on PostgreSQL: the API in process, and the
+# end-to-end suites that lean most on the store (`make test-postgresql` runs them all).
+POSTGRES_SUITES := tests/integration tests/e2e/test_agent_durability.py tests/e2e/test_restart.py \
+	tests/e2e/test_schedules.py tests/e2e/test_send_file.py tests/e2e/test_agent_output.py
+
 # Lint, types and every test. pytest exits non-zero (5) when no test ran, which fails the target.
 # The long fault-injection cases run under `make test-faults`; each has a fast representative here.
 test: lint typecheck
 	$(BIN)/pytest -q -m "not faults"
+	ASSIST_TEST_STORE=postgresql $(BIN)/pytest -q -m "not faults" $(POSTGRES_SUITES)
 
 test-faults: $(STAMP)
 	$(BIN)/pytest -q -m faults
