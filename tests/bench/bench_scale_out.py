@@ -261,6 +261,11 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated parts to leave out")
     parser.add_argument("--limit", type=float, default=300.0)
     args = parser.parse_args()
+    try:
+        psycopg.connect(SERVER, connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        print(f"skipped: no PostgreSQL at {SERVER} (set ASSIST_TEST_POSTGRES): {error}")
+        return
     skip = set(filter(None, args.skip.split(",")))
     if "fanout" not in skip:
         one = asyncio.run(fan_out(args.instances, 0.0, 2.0, args.limit))
