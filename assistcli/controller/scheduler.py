@@ -23,12 +23,14 @@ from assistcli.controller import frequency
 from assistcli.controller.models import Fire, Instance, Invocation, Target
 from assistcli.controller.notifier import Notifier
 from assistcli.controller.store import Store
+from assistcli.controller.store.base import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500  # records fired per transaction
 FIRE_LEASE = 10.0  # seconds the due records a tick claimed are its own (see Store.claim_due)
 MAX_SLEEP = 1.0  # seconds between looks even when nothing is due (schedules of other controllers)
+MIN_SLEEP = 0.05  # seconds between looks that claimed nothing (what is due is claimed elsewhere)
 
 
 def utc(seconds: float) -> datetime:
@@ -107,15 +109,19 @@ class Scheduler:
             changed.clear()  # before looking, so a change during the look is not missed
             try:
                 more = await self.tick()
+                if more:
+                    continue
+                next_at = await self.store.next_due()
+            except StoreUnavailable as away:  # each look is tried again, a second apart
+                logger.warning("scheduler: %s; retrying", away)
+                next_at = None
             except Exception:
                 logger.exception("scheduler tick failed; retrying")
-                more = False
-            if more:
-                continue
-            next_at = await self.store.next_due()
+                next_at = None
             delay = MAX_SLEEP if next_at is None else next_at - self.clock()
+            # A due record another controller holds is not ours to fire: no busy wait for it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), max(0.0, min(delay, MAX_SLEEP)))
+                await asyncio.wait_for(changed.wait(), min(max(delay, MIN_SLEEP), MAX_SLEEP))
 
 
 def arm(invocation: Invocation, instances: list[Instance], now: float) -> list[Target]:

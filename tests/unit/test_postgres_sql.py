@@ -20,10 +20,10 @@ def test_placeholders_percent_signs_and_null_safe_equality_are_translated() -> N
 
 def test_locks_and_claims_become_row_locks() -> None:
     assert translate(f"SELECT * FROM t WHERE a = ?{LOCK}") == (
-        "SELECT * FROM t WHERE a = %s FOR UPDATE"
+        "SELECT * FROM t WHERE a = %s FOR NO KEY UPDATE"
     )
     assert translate(f"SELECT * FROM t LIMIT ?{CLAIM}") == (
-        "SELECT * FROM t LIMIT %s FOR UPDATE SKIP LOCKED"
+        "SELECT * FROM t LIMIT %s FOR NO KEY UPDATE SKIP LOCKED"
     )
 
 

@@ -11,11 +11,13 @@ import pytest
 from backends import BACKENDS
 
 from assistcli.api.agent import Report
+from assistcli.controller import scheduler as scheduler_module
 from assistcli.controller.broker import LocalEventBroker
 from assistcli.controller.models import Instance, InstanceFilter, Invocation, PageRequest
 from assistcli.controller.notifier import Notifier
 from assistcli.controller.scheduler import Scheduler, arm, plan
 from assistcli.controller.store import Store
+from assistcli.controller.store.base import StoreUnavailable
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -223,5 +225,32 @@ def test_reboot_tasks_fire_when_the_boot_changes(run: Run) -> None:
         assert await store.fire_reboots("mi-1", "b1", T0 + 1) == []  # same boot
         assert sorted(await store.fire_reboots("mi-1", "b2", T0 + 2)) == ["t-every", "t-next"]
         assert await store.fire_reboots("mi-1", "b2", T0 + 3) == []  # already fired for b2
+
+    run(scenario)
+
+
+def test_the_scheduler_outlives_a_store_that_cannot_be_reached(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler_module, "MAX_SLEEP", 0.02)
+
+    async def scenario(store: Store, scheduler: Scheduler, clock: Clock) -> None:
+        looks = []
+        real = store.next_due
+
+        async def away_then_back() -> float | None:
+            looks.append(clock.now)
+            if len(looks) == 1:
+                raise StoreUnavailable("cannot connect to PostgreSQL")
+            return await real()
+
+        monkeypatch.setattr(store, "next_due", away_then_back)
+        running = asyncio.create_task(scheduler.run())
+        for _ in range(500):
+            if len(looks) >= 3 or running.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not running.done() and len(looks) >= 3
+        running.cancel()
 
     run(scenario)

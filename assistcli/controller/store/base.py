@@ -14,11 +14,12 @@ says what it must not lose; the means are these, and a backend needs nothing str
   the lease, the record's version), so that a row another caller changed meanwhile is left alone
   (the database evaluates the WHERE again on the row's newest committed version). The row count
   says whether the write happened; what follows from it is done only if it did.
-- Lock, then read: an UPDATE that changes nothing (`SET x = x`) locks rows until the commit, and
-  a read after it sees every change committed before the lock was granted. Invocations are
-  locked in invoke id order, so that two callers do not each wait for the other; a deadlock the
-  database breaks fails one call, which its caller repeats (an agent resends its reports, a
-  reaper runs again).
+- Lock, then read: a read that locks the rows it reads (`db.LOCK`: PostgreSQL's FOR NO KEY
+  UPDATE, which a foreign-key check of a new child row does not wait for) holds them until the
+  commit, and a read after it sees every change committed before the lock was granted.
+  Invocations are locked in invoke id order, so that two callers do not each wait for the other;
+  a deadlock the database breaks fails one call, which its caller repeats (an agent resends its
+  reports, a reaper runs again).
 - A unique key: an INSERT that finds its key taken does nothing (fires, ClientTokens, nonces).
 
 An invocation's status derives from its records. Every method that changes records refreshes
@@ -461,7 +462,8 @@ class Store(abc.ABC):
         records instead of each reading them all.
 
         Isolation: claimable rows are locked as they are read and skipped when another caller
-        holds them (PostgreSQL: FOR UPDATE SKIP LOCKED), and each claim is a conditional write."""
+        holds them (PostgreSQL: FOR NO KEY UPDATE SKIP LOCKED), and each claim is a conditional
+        write."""
 
     @abc.abstractmethod
     async def next_due(self) -> float | None:

@@ -34,8 +34,8 @@ class Db(Protocol):
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
 
-# Appended to a SELECT that locks the rows it reads until the commit (PostgreSQL: FOR UPDATE),
-# or, for a claim, skips rows another transaction holds (FOR UPDATE SKIP LOCKED). SQLite, whose
-# writer is alone, reads a comment.
+# Appended to a SELECT that locks the rows it reads until the commit (PostgreSQL: FOR NO KEY
+# UPDATE), or, for a claim, skips rows another transaction holds (... SKIP LOCKED). SQLite,
+# whose writer is alone, reads a comment.
 LOCK = " /*lock*/"
 CLAIM = " /*claim*/"

@@ -54,6 +54,7 @@ class PostgresStore(SqlStore):
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._client_threads: concurrent.futures.ThreadPoolExecutor | None = None
+        self.aborted_calls = 0  # calls the database aborted (deadlocks) and that ran again
 
     # Lifecycle ------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -137,6 +138,7 @@ class PostgresStore(SqlStore):
                 with pool.connection() as conn, conn.transaction():
                     return work(PgDb(conn), *args)
             except RETRYABLE as aborted:
+                self.aborted_calls += 1
                 if attempt == RETRIES:
                     raise
                 logger.debug("retrying a call the database aborted: %s", aborted)

@@ -21,7 +21,11 @@ def translate(sql: str) -> str:
     """SQLite's spelling of a statement in PostgreSQL's (psycopg's placeholders)."""
     sql = sql.replace("%", "%%").replace("?", "%s")
     sql = sql.replace(" IS %s", " IS NOT DISTINCT FROM %s")
-    return sql.replace(CLAIM, " FOR UPDATE SKIP LOCKED").replace(LOCK, " FOR UPDATE")
+    # NO KEY UPDATE: strong enough to order writers of the row, and it lets the KEY SHARE lock
+    # of a foreign-key check (a new record or run of a locked invocation) through, which a
+    # plain FOR UPDATE would make a deadlock of.
+    claim, lock = " FOR NO KEY UPDATE SKIP LOCKED", " FOR NO KEY UPDATE"
+    return sql.replace(CLAIM, claim).replace(LOCK, lock)
 
 
 @functools.lru_cache(maxsize=512)

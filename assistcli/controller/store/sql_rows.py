@@ -144,7 +144,7 @@ def refresh_status(c: Db, invoke_ids: Iterable[str]) -> None:
     """Recompute the task-level statuses from the per-instance ones (which statuses occur is
     all they depend on: SQLite finds those without handing every record to Python).
 
-    Lock, then read: the invocation's row is locked (read FOR UPDATE) before its records are
+    Lock, then read: the invocation's row is locked (read with db.LOCK) before its records are
     read, so that under READ COMMITTED, of two transactions that each changed one record, the
     second reads the first's change once the first commits (no write skew). Invocations are
     locked in id order, so that two such transactions do not deadlock. Most changes leave the
