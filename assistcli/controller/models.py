@@ -77,6 +77,7 @@ class Fire:
 
     invoke_id: str
     instance_id: str
+    due: float  # the record's next fire when it was claimed: firing moves it on from there
     fire_time: float
     next_fire: float | None
     outcome: str  # run | late (missed beyond the grace period) | busy (previous run going)

@@ -66,6 +66,7 @@ def plan(target: Target, invocation: Invocation, now: float, grace: float) -> Fi
     return Fire(
         invoke_id=target.invoke_id,
         instance_id=target.instance_id,
+        due=target.next_fire,
         fire_time=latest.timestamp(),
         next_fire=None if following is None else following.timestamp(),
         outcome=outcome,

@@ -247,3 +247,31 @@ def test_controllers_firing_one_schedule_at_once_neither_deadlock_nor_fire_twice
         assert sum(getattr(store, "aborted_calls", 0) for store in stores) == 0
 
     race(scenario)
+
+
+def test_a_fire_decided_before_a_stop_or_after_its_claim_lapsed_changes_nothing(
+    race: Callable[[Race], None],
+) -> None:
+    from assistcli.controller.scheduler import plan
+
+    async def scenario(stores: list[Store]) -> None:
+        for instance_id in ("mi-1", "mi-2"):
+            await stores[0].add_instance(fleet_instance(instance_id))
+        await stores[0].insert_invocation(periodic("t-p", "mi-1", "mi-2"))
+        late = {r.target.instance_id: r for r in await stores[0].claim_due(60.0, 10, 10.0)}
+        # mi-1 is stopped meanwhile; mi-2's claim lapses and another controller fires it.
+        await stores[1].stop_targets("t-p", ["mi-1"], 61.0)
+        [taken] = await stores[1].claim_due(71.0, 10, 10.0)
+        assert taken.target.instance_id == "mi-2"
+        fired = plan(taken.target, taken.invocation, 71.0, 60.0)
+        assert len(await stores[1].record_fires([fired], 71.0)) == 1
+        stale = [plan(r.target, r.invocation, 60.0, 60.0) for r in late.values()]
+        assert await stores[0].record_fires(stale, 72.0) == []
+        stopped, running = (
+            await record(stores[2], "t-p", "mi-1"),
+            await record(stores[2], "t-p", "mi-2"),
+        )
+        assert (stopped.status, stopped.next_fire) == ("Cancelled", None)  # and it did not run
+        assert (running.status, running.run, running.next_fire) == ("Pending", 1, fired.next_fire)
+
+    race(scenario)

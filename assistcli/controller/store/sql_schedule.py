@@ -77,22 +77,19 @@ def record_fires(c: Db, fires: Sequence[Fire], now: float) -> list[Fire]:
     for fire in fires:
         if fire.outcome == "run" and schedules_itself(c, fire.instance_id):
             fire.outcome = "agent"  # it runs on the agent's clock: its first report starts it
-        fresh = c.execute(
+        # Compare-and-set on the fire the claim saw: a record stopped since, or fired by
+        # another controller once this claim lapsed, is left as it is.
+        moved = c.execute(
+            "UPDATE targets SET next_fire = ?, fire_lease_until = NULL "
+            "WHERE invoke_id = ? AND instance_id = ? AND next_fire = ?",
+            (fire.next_fire, fire.invoke_id, fire.instance_id, fire.due),
+        ).rowcount
+        fresh = moved and c.execute(
             "INSERT INTO fires VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (fire.invoke_id, fire.instance_id, fire.fire_time, now, fire.outcome),
         ).rowcount
-        if not fresh:  # handled already, before a restart or by another controller
-            c.execute(
-                "UPDATE targets SET fire_lease_until = NULL "
-                "WHERE invoke_id = ? AND instance_id = ?",
-                (fire.invoke_id, fire.instance_id),
-            )
+        if not fresh:  # handled already: before a restart, or by another controller
             continue
-        c.execute(
-            "UPDATE targets SET next_fire = ?, fire_lease_until = NULL "
-            "WHERE invoke_id = ? AND instance_id = ?",
-            (fire.next_fire, fire.invoke_id, fire.instance_id),
-        )
         if fire.outcome == "run":
             start_run(c, fire.invoke_id, fire.instance_id, now)
             started.append(fire)
