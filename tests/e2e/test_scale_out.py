@@ -195,3 +195,26 @@ def test_a_request_of_alibabas_agent_replayed_to_another_controller_is_refused(
     replayed = agent.request("GET", "/luban/api/heart-beat", headers=used)
     assert (replayed.status_code, replayed.json()["errCode"]) == (401, "Agent.ReplayedRequest")
     assert agent.heart_beat().status_code == 200  # a fresh signature is accepted there
+
+
+def test_alibabas_agent_is_answered_503_while_the_database_is_away(
+    start_controller: StartController, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from official_agent_client import OfficialAgent
+    from tls_helpers import make_pki
+
+    pki = make_pki(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.ca))
+    parts = urllib.parse.urlsplit(store)
+    with relay((parts.hostname or "127.0.0.1", parts.port or 5432)) as link:
+        through = parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}").geturl()
+        tls = ("--tls-cert", str(pki.cert), "--tls-key", str(pki.key))
+        ctl = start_controller(*tls, store=through)
+        agent = OfficialAgent(ctl.url.rstrip("/"), pki.ca)
+        assert agent.register(*create_activation(ctl, InstanceCount=1)).status_code == 200
+        link.cut()
+        away = agent.heart_beat()
+        assert (away.status_code, away.json()["errCode"]) == (503, "ServiceUnavailable")
+        link.restore()
+        wait_for(lambda: agent.heart_beat().status_code == 200, what="the database to be back")
+        ctl.stop()  # while its database is reachable

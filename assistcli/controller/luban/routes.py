@@ -17,6 +17,7 @@ from assistcli.controller.context import Context
 from assistcli.controller.luban import enroll, notify, reports, status, tasks
 from assistcli.controller.luban.calls import Call, Handler, ok, refusal, refused
 from assistcli.controller.luban.identity import Identity
+from assistcli.controller.store.base import StoreFull, StoreUnavailable
 from assistcli.errors import ApiError
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ def routes(context: Callable[[], Context]) -> list[BaseRoute]:
                 if signed:
                     call.instance_id = await identity.verify(call, path == DEREGISTER)
                 return await handler(call)
+            except (StoreFull, StoreUnavailable) as away:  # the agent retries, as after a 503
+                logger.warning("%s %s: %s", request.method, request.url.path, away)
+                return refused(refusal(503, "ServiceUnavailable", "Try again later."))
             except ApiError as error:
                 if error.status >= 500:
                     logger.warning("%s %s: %s", request.method, request.url.path, error)

@@ -16,7 +16,7 @@ from assistcli.api.status import RecordStatus, RepeatMode
 from assistcli.controller.models import AgentKey, Instance, Result, RunReport
 from assistcli.controller.store import sql_fleet as fleet
 from assistcli.controller.store import sql_schedule as schedule
-from assistcli.controller.store.db import Db
+from assistcli.controller.store.db import LOCK, Db
 from assistcli.controller.store.sql_rows import invocation_rows, invocations_of, target_of
 
 FINAL_SEQ = 2**62  # an ending report is retried identically: applied once, after any output
@@ -103,9 +103,12 @@ def apply_reports(
 def _run_of(
     c: Db, instance_id: str, report: RunReport, now: float, output_limit: int
 ) -> tuple[int, int] | None:
-    """(run, last sequence) of the run the report is about; its first report starts it."""
+    """(run, last sequence) of the run the report is about; its first report starts it.
+    Lock, then read: of two reports on one run applied at once, the second reads the sequence
+    number the first took."""
     known = c.execute(
-        "SELECT run, seq FROM agent_runs WHERE invoke_id = ? AND instance_id = ? AND start_ms = ?",
+        "SELECT run, seq FROM agent_runs WHERE invoke_id = ? AND instance_id = ? "
+        f"AND start_ms = ?{LOCK}",
         (report.invoke_id, instance_id, report.start_ms),
     ).fetchone()
     if known is not None:
