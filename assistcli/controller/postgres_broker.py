@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Collection, Iterator
 from typing import Any
@@ -27,6 +28,23 @@ logger = logging.getLogger(__name__)
 PAYLOAD = 7900  # bytes of ids per notification (PostgreSQL refuses more than 8000)
 RETRY = (0.2, 5.0)  # seconds: first and longest wait before connecting again
 CONNECT_TIMEOUT = 5
+# A connection that silently stops answering (a cut without a reset) is given up in about a
+# minute, instead of the kernel's quarter of an hour: the listener would hear nothing meanwhile.
+KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,  # ms an unacknowledged send may wait
+}
+
+
+def channel(schema: str) -> str:
+    """The channel of the stores in `schema`, within PostgreSQL's 63 bytes for a name."""
+    name = f"assist_news:{schema}"
+    if len(name.encode()) > 63:
+        name = "assist_news:" + hashlib.sha256(schema.encode()).hexdigest()[:32]
+    return name
 
 
 def payloads(instance_ids: Collection[str]) -> Iterator[str]:
@@ -56,11 +74,15 @@ class PostgresEventBroker(EventBroker):
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(
-            self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **KEEPALIVES
         )
-        if not self._channel:  # per schema: stores in other schemas of the database differ
-            found = await (await conn.execute("SELECT current_schema()")).fetchone()
-            self._channel = f"assist_news:{found[0] if found else 'public'}"
+        try:
+            if not self._channel:  # per schema: stores in other schemas of the database differ
+                found = await (await conn.execute("SELECT current_schema()")).fetchone()
+                self._channel = channel(found[0] if found else "public")
+        except BaseException:
+            await conn.close()
+            raise
         return conn
 
     async def start(self) -> None:

@@ -34,3 +34,11 @@ def test_ids_are_packed_into_few_notifications_within_the_size_limit() -> None:
     assert len(packed) == 26  # 395 ids of 19 bytes and their commas each: never one per id
     assert sorted(i for p in packed for i in p.split(",")) == sorted(ids)
     assert list(payloads(["mi-1"])) == ["mi-1"]
+
+
+def test_a_channel_name_fits_in_postgresqls_names() -> None:
+    from assistcli.controller.postgres_broker import channel
+
+    assert channel("fleet") == "assist_news:fleet"
+    long = channel("s" * 60)
+    assert len(long.encode()) <= 63 and long != channel("s" * 61)
