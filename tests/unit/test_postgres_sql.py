@@ -42,3 +42,13 @@ def test_a_channel_name_fits_in_postgresqls_names() -> None:
     assert channel("fleet") == "assist_news:fleet"
     long = channel("s" * 60)
     assert len(long.encode()) <= 63 and long != channel("s" * 61)
+
+
+def test_store_urls_are_logged_without_their_password() -> None:
+    from assistcli.controller.store import redacted
+
+    assert redacted("postgresql://assist:secret@db:5432/a") == "postgresql://assist:***@db:5432/a"
+    assert redacted("postgresql://assist@db/a?sslmode=require&password=secret") == (
+        "postgresql://assist@db/a?sslmode=require&password=***"
+    )
+    assert redacted("postgresql://assist@db/a") == "postgresql://assist@db/a"

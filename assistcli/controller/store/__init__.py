@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from assistcli.controller.store.base import Store
@@ -35,12 +36,13 @@ def normalized_url(url: str) -> str:
 
 
 def redacted(url: str) -> str:
-    """The URL without a password it may hold, for logs and messages."""
+    """The URL without a password it may hold (`user:PASSWORD@` or `?password=`), for logs and
+    messages."""
     scheme, sep, rest = url.partition("://")
     userinfo, at, host = rest.partition("@")
     if sep and at and ":" in userinfo:
-        return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
-    return url
+        url = f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def sqlite_file(url: str) -> Path:
