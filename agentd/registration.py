@@ -90,7 +90,11 @@ def register(request: Request, state_dir: Path) -> int:
             return REFUSED
         except (ControllerUnreachable, trust.NotPinned) as error:
             plain = type(error) is ControllerUnreachable  # the others say what went wrong
-            then = f"; trying {request.servers[at]}" if at < len(request.servers) else ""
+            # An answer such as a 500 comes from the store the controllers share: another would
+            # give the same (and one that took the registration would count it twice).
+            answered = isinstance(error, ControllerUnreachable) and not servers.worth_moving(error)
+            onward = at < len(request.servers) and not answered
+            then = f"; trying {request.servers[at]}" if onward else ""
             fail((f"cannot reach the controller: {error}" if plain else str(error)) + then)
             if then:
                 continue

@@ -161,3 +161,35 @@ def test_a_controller_that_never_answers_the_connection_is_left_within_the_conne
                 sock.close()
     servers = Servers([url, B])
     assert not servers.failed(url, error.value) and servers.current == B
+
+
+def test_registration_does_not_move_on_for_a_server_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 500 comes from the store every controller of the fleet shares: the next would answer
+    the same, or register the machine a second time if the first one took it."""
+    import http.server
+    import threading
+
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b'{"Code": "InternalError", "Message": "The store failed."}'
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing) as failing:
+        threading.Thread(target=failing.serve_forever, daemon=True).start()
+        first = f"http://127.0.0.1:{failing.server_address[1]}/"
+        request = registration.Request((first, f"http://127.0.0.1:{free_port()}/"), "a", "c")
+        try:
+            assert registration.register(request, tmp_path) != 0
+        finally:
+            failing.shutdown()
+    [told] = capsys.readouterr().err.splitlines()
+    assert "trying" not in told, told
