@@ -124,6 +124,7 @@ class ControllerClient:
         self._connection: http.client.HTTPConnection | None = None
         # Once the server has answered, the scheme is right: later failures get no hint on it.
         self._answered = False
+        self._interrupted = False  # see interrupt()
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         if self._connection is None:
@@ -144,6 +145,13 @@ class ControllerClient:
         if self._connection.sock is not None:
             self._connection.sock.settimeout(timeout)
         return self._connection
+
+    def interrupt(self) -> None:
+        """Drop the connection for good, from another thread: a request waiting on it fails
+        (it is not sent again, as after a server closed an idle connection), and so does any
+        later one. The agent has moved on to another controller."""
+        self._interrupted = True
+        self.close()
 
     def close(self) -> None:
         """Drop the connection; also unblocks a poll waiting in another thread."""
@@ -173,12 +181,14 @@ class ControllerClient:
     def _send(
         self, method: str, path: str, data: bytes | None, headers: dict[str, str], timeout: float
     ) -> tuple[int, bytes]:
+        if self._interrupted:
+            raise ControllerUnreachable(f"{self._base}: left for another controller")
         reused = self._connection is not None and self._connection.sock is not None
         try:
             return self._exchange(method, path, data, headers, timeout)
         except STALE as error:
             self.close()
-            if not reused:
+            if not reused or self._interrupted:
                 raise self._explain(error) from error
             # The server closed the kept-alive connection while it was idle; agent requests
             # are safe to repeat (reports are applied once, a task is never run twice), so

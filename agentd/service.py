@@ -82,7 +82,7 @@ class Agent:
         self.refusal: Refused | None = None
         self.ca = trust.kept(state_dir)  # None: the system's CAs check an https:// controller
         # Polls and reports go to the current one; a move ends a poll held on the one left.
-        self.servers = Servers(identity.servers, on_move=lambda _: self._poll_client.close())
+        self.servers = Servers(identity.servers, on_move=lambda _: self._poll_client.interrupt())
         self._poll_client = self._client(self.servers.current)
 
     def _client(self, server: str) -> ControllerClient:

@@ -155,7 +155,7 @@ def test_a_controller_that_never_answers_the_connection_is_left_within_the_conne
             began = time.monotonic()
             with pytest.raises(ControllerUnreachable) as error:
                 client.ControllerClient(url, "mi-1", "secret").poll({}, 600)
-            assert time.monotonic() - began < 5
+            assert time.monotonic() - began < 3
         finally:
             for sock in queued:
                 sock.close()
@@ -193,3 +193,38 @@ def test_registration_does_not_move_on_for_a_server_error(
             failing.shutdown()
     [told] = capsys.readouterr().err.splitlines()
     assert "trying" not in told, told
+
+
+def test_a_poll_held_when_the_agent_moves_on_is_not_sent_again_to_the_server_it_left() -> None:
+    """The server keeps the poll (it answers nothing yet): a move ends it, and the client does
+    not take the dropped connection for one the server closed while idle and repeat it there."""
+    import threading
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        accepted: list[socket.socket] = []
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                accepted.append(conn)  # read nothing, answer nothing: a held poll
+                if len(accepted) == 1:  # a first answer, so that the next poll reuses it
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+        threading.Thread(target=serve, daemon=True).start()
+        polling = client.ControllerClient(url, "mi-1", "secret")
+        assert polling.poll({}, 0) == {}
+        threading.Timer(0.3, polling.interrupt).start()
+        began = time.monotonic()
+        with pytest.raises(ControllerUnreachable):
+            polling.poll({}, 5)
+        assert time.monotonic() - began < 3
+        assert len(accepted) == 1, "sent again to the server it left"
+        for conn in accepted:
+            conn.close()

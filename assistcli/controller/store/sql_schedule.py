@@ -84,10 +84,13 @@ def record_fires(c: Db, fires: Sequence[Fire], now: float) -> list[Fire]:
             "WHERE invoke_id = ? AND instance_id = ? AND next_fire = ?",
             (fire.next_fire, fire.invoke_id, fire.instance_id, fire.due),
         ).rowcount
-        fresh = moved and c.execute(
-            "INSERT INTO fires VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (fire.invoke_id, fire.instance_id, fire.fire_time, now, fire.outcome),
-        ).rowcount
+        fresh = (
+            moved
+            and c.execute(
+                "INSERT INTO fires VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (fire.invoke_id, fire.instance_id, fire.fire_time, now, fire.outcome),
+            ).rowcount
+        )
         if not fresh:  # handled already: before a restart, or by another controller
             continue
         if fire.outcome == "run":
