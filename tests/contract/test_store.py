@@ -242,6 +242,7 @@ def test_commands_crud_filters_and_paging(run: Callable[[Scenario], None]) -> No
         assert await names(name="web*") == ["web-2", "web-1"]  # newest first
         assert await names(name="*-1") == ["db-1", "web-1"]
         assert await names(name="web") == []  # no wildcard: exact
+        assert await names(name="WEB*") == ["web-2", "web-1"]  # as SQLite's LIKE: any case
         assert await names(description="50%*") == ["web-2"]
         assert await names(description="5_%*") == []  # LIKE metacharacters are literal
         assert await names(tags=[("env", "prod")]) == ["web-1"]

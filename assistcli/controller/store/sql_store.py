@@ -210,7 +210,8 @@ class SqlStore(Store):
         cond.equal("resource_group_id", where.resource_group_id)
         for column, value in (("name", where.name), ("description", where.description)):
             if value:
-                cond.add(f"{column} LIKE ? ESCAPE '\\'", like_pattern(value))
+                # Case-insensitive on both backends (SQLite's LIKE is; PostgreSQL's is not).
+                cond.add(f"lower({column}) LIKE lower(?) ESCAPE '\\'", like_pattern(value))
         cond.tags("command", "commands.command_id", where.tags)
 
         def read(c: Db) -> Page[Command]:
