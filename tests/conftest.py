@@ -378,6 +378,16 @@ StartAgent = Callable[..., Agent]
 
 
 @pytest.fixture
+def agents() -> Iterator[list[Agent]]:
+    """Agents a test started itself, killed afterwards with what their runs left."""
+    started: list[Agent] = []
+    yield started
+    for agent in started:
+        agent.kill()
+        agent.end_left_runs()
+
+
+@pytest.fixture
 def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartAgent]:
     """Factory: start_agent(ctl, *run_args, name=None, env=None) -> a registered, polling agent."""
     started: list[Agent] = []

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from typing import Any
 
 import psycopg
@@ -24,6 +24,8 @@ from psycopg import sql
 from assistcli.controller.broker import EventBroker
 
 logger = logging.getLogger(__name__)
+
+Connection = psycopg.AsyncConnection[Any]
 
 PAYLOAD = 7900  # bytes of ids per notification (PostgreSQL refuses more than 8000)
 RETRY = (0.2, 5.0)  # seconds: first and longest wait before connecting again
@@ -112,43 +114,57 @@ class PostgresEventBroker(EventBroker):
 
     # The two connections ----------------------------------------------------------------------
     async def _listen(self) -> None:
-        wait = RETRY[0]
-        while True:
-            try:
-                conn = await self._connect()
-                async with conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-                    self._listening.set()
-                    wait = RETRY[0]
-                    async for message in conn.notifies():
-                        if message.pid != self._own_pid and message.payload:
-                            self._heard(message.payload.split(","))
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                logger.warning("listening for other controllers' news failed: %s", error)
-            self._listening.clear()
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, RETRY[1])
+        async def setup(conn: Connection) -> None:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            self._listening.set()
+
+        async def serve(conn: Connection) -> None:
+            async for message in conn.notifies():
+                if message.pid != self._own_pid and message.payload:
+                    self._heard(message.payload.split(","))
+
+        await self._keep(
+            "listening for other controllers' news", setup, serve, self._listening.clear
+        )
 
     async def _publish(self) -> None:
+        async def setup(conn: Connection) -> None:
+            self._own_pid = conn.info.backend_pid
+
+        async def serve(conn: Connection) -> None:
+            while True:
+                await self._pending.wait()
+                self._pending.clear()
+                ids, self._queued = self._queued, set()
+                for payload in payloads(ids):
+                    await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
+
+        def lost() -> None:
+            self._own_pid = None
+
+        await self._keep("announcing news to other controllers", setup, serve, lost)
+
+    async def _keep(
+        self,
+        what: str,
+        setup: Callable[[Connection], Awaitable[None]],
+        serve: Callable[[Connection], Awaitable[None]],
+        lost: Callable[[], None],
+    ) -> None:
+        """Until cancelled: on a connection of its own, `setup` then `serve`; after a failure,
+        `lost`, then connect again, waiting twice as long each time in a row (RETRY)."""
         wait = RETRY[0]
         while True:
             try:
                 conn = await self._connect()
                 async with conn:
-                    self._own_pid = conn.info.backend_pid
+                    await setup(conn)
                     wait = RETRY[0]
-                    while True:
-                        await self._pending.wait()
-                        self._pending.clear()
-                        ids, self._queued = self._queued, set()
-                        for payload in payloads(ids):
-                            await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
+                    await serve(conn)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                logger.warning("announcing news to other controllers failed: %s", error)
-            self._own_pid = None
+                logger.warning("%s failed: %s", what, error)
+            lost()
             await asyncio.sleep(wait)
             wait = min(wait * 2, RETRY[1])

@@ -32,16 +32,6 @@ def register(
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
 
 
-@pytest.fixture
-def agents() -> Iterator[list[Agent]]:
-    """Agents a test started, killed afterwards with what their runs left."""
-    started: list[Agent] = []
-    yield started
-    for agent in started:
-        agent.kill()
-        agent.end_left_runs()
-
-
 def test_an_unreachable_first_server_is_passed_over_at_registration_and_run(
     controller: Controller, agents: list[Agent], tmp_path: Path
 ) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,14 +41,6 @@ def other_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 def api_trusts_the_ca(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tests' API client (requests) checks the controller against the test CA."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.ca))
-
-
-@pytest.fixture
-def agents() -> Iterator[list[Agent]]:
-    started: list[Agent] = []
-    yield started
-    for agent in started:
-        agent.kill()
 
 
 def agentd(*args: str) -> subprocess.CompletedProcess[str]:
