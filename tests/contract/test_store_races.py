@@ -204,14 +204,20 @@ def periodic(invoke_id: str, *instances: str) -> Invocation:
     return inv
 
 
+async def periodic_fleet(store: Store) -> list[str]:
+    """ROUNDS instances and a periodic invocation "t-p" on them, due at 50; their ids."""
+    instances = [f"mi-{n + 1}" for n in range(ROUNDS)]
+    for instance_id in instances:
+        await store.add_instance(fleet_instance(instance_id))
+    await store.insert_invocation(periodic("t-p", *instances))
+    return instances
+
+
 def test_due_records_are_shared_by_the_controllers_that_claim_them(
     race: Callable[[Race], None],
 ) -> None:
     async def scenario(stores: list[Store]) -> None:
-        instances = [f"mi-{n + 1}" for n in range(ROUNDS)]
-        for instance_id in instances:
-            await stores[0].add_instance(fleet_instance(instance_id))
-        await stores[0].insert_invocation(periodic("t-p", *instances))
+        instances = await periodic_fleet(stores[0])
         claims = [store.claim_due(60.0, 2, 10.0) for store in stores * 4]
         claimed = [r.target.instance_id for batch in await asyncio.gather(*claims) for r in batch]
         assert sorted(claimed) == sorted(instances)  # each once, by one controller
@@ -230,10 +236,7 @@ def test_controllers_firing_one_schedule_at_once_neither_deadlock_nor_fire_twice
     from assistcli.controller.scheduler import plan
 
     async def scenario(stores: list[Store]) -> None:
-        instances = [f"mi-{n + 1}" for n in range(ROUNDS)]
-        for instance_id in instances:
-            await stores[0].add_instance(fleet_instance(instance_id))
-        await stores[0].insert_invocation(periodic("t-p", *instances))
+        instances = await periodic_fleet(stores[0])
 
         async def fire(store: Store) -> list[str]:
             due = await store.claim_due(60.0, 3, 10.0)

@@ -130,6 +130,15 @@ class OfficialAgent:
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca))
 
+    def notify_socket(self, *, signed: bool = True) -> Any:
+        """The agent's WebSocket at /luban/notify_server, opened as the agent opens it (a
+        context manager; `signed=False`: without its signed headers)."""
+        from websockets.sync.client import connect
+
+        url = self.base.replace("https://", "wss://") + "/luban/notify_server"
+        headers = self.signed_headers() if signed else None
+        return connect(url, ssl=self.ssl_context(), additional_headers=headers, open_timeout=5)
+
 
 def file_signature(content_b64: str) -> str:
     return hashlib.md5(content_b64.encode()).hexdigest()

@@ -261,12 +261,7 @@ def test_send_file(ctl: Controller, agent: OfficialAgent) -> None:
 def test_the_websocket_kicks_the_agent_when_work_arrives(
     ctl: Controller, agent: OfficialAgent
 ) -> None:
-    from websockets.sync.client import connect
-
-    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
-    with connect(
-        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
-    ) as ws:
+    with agent.notify_socket() as ws:
         invoke_id = run_script(ctl, agent.instance_id, "echo kicked")
         assert ws.recv(timeout=5) == "kick_vm"
         ws.send("accept:kick_vm")
@@ -276,12 +271,7 @@ def test_the_websocket_kicks_the_agent_when_work_arrives(
 def test_a_kick_the_agent_answered_does_not_delay_the_next(
     ctl: Controller, agent: OfficialAgent
 ) -> None:
-    from websockets.sync.client import connect
-
-    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
-    with connect(
-        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
-    ) as ws:
+    with agent.notify_socket() as ws:
         for text in ("echo one", "echo two", "echo three"):
             sent = time.monotonic()
             invoke_id = run_script(ctl, agent.instance_id, text)
@@ -304,12 +294,7 @@ def test_news_heard_before_the_fetch_that_answers_a_kick_is_taken_by_it(
     """News between a kick and the fetch answering it is in that fetch: no second kick follows
     it, and work created after that fetch is kicked at once (a late second kick, sent when the
     hold-back ended, held back the next real one for up to 2 s)."""
-    from websockets.sync.client import connect
-
-    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
-    with connect(
-        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
-    ) as ws:
+    with agent.notify_socket() as ws:
         first = run_script(ctl, agent.instance_id, "echo one")
         assert ws.recv(timeout=5) == "kick_vm"
         second = run_script(ctl, agent.instance_id, "echo two")  # news while the kick is unanswered
@@ -361,15 +346,10 @@ def test_a_controller_stops_at_once_with_the_agent_connected(
 def test_a_modified_schedule_reaches_the_agent_at_once(
     ctl: Controller, agent: OfficialAgent
 ) -> None:
-    from websockets.sync.client import connect
-
     invoke_id = run_script(
         ctl, agent.instance_id, "echo tick", RepeatMode="Period", Frequency="rate(5m)"
     )
-    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
-    with connect(
-        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
-    ) as ws:
+    with agent.notify_socket() as ws:
         held = run_entry(agent, invoke_id, "startup")
         api(ctl).call("ModifyInvocationAttribute", {"InvokeId": invoke_id, "Frequency": "rate(7m)"})
         assert ws.recv(timeout=5) == "kick_vm"  # the agent holds the old schedule: it was not told
@@ -384,12 +364,8 @@ def test_deregistering_tells_the_agent_to_forget_its_identity(
     """Else it keeps its keys and runs the periodic tasks it holds until it restarts, its
     reports refused."""
     from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
 
-    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
-    with connect(
-        url, ssl=agent.ssl_context(), additional_headers=agent.signed_headers(), open_timeout=5
-    ) as ws:
+    with agent.notify_socket() as ws:
         recorded = fixture("60")
         frame, reply = (f["data"] for f in recorded["frames"])
         api(ctl).call("DeregisterManagedInstance", {"InstanceId": agent.instance_id})
@@ -407,10 +383,8 @@ def test_deregistering_tells_the_agent_to_forget_its_identity(
 
 def test_an_unsigned_websocket_is_refused(agent: OfficialAgent) -> None:
     from websockets.exceptions import InvalidStatus
-    from websockets.sync.client import connect
 
-    url = agent.base.replace("https://", "wss://") + "/luban/notify_server"
-    with pytest.raises(InvalidStatus), connect(url, ssl=agent.ssl_context(), open_timeout=5):
+    with pytest.raises(InvalidStatus), agent.notify_socket(signed=False):
         pass
 
 

@@ -3,12 +3,14 @@ agents held by the others at once, and shares what one learns (docs/scale-out.md
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pgtest
@@ -25,7 +27,7 @@ from conftest import (
     run_cli,
     wait_for,
 )
-from tcp_relay import relay
+from tcp_relay import Relay, relay
 
 from assistcli.controller.store.schema import migrations
 from assistcli.errors import ApiError
@@ -46,20 +48,29 @@ def pair(start_controller: StartController, store: str) -> Pair:
     return start_controller(store=store), start_controller(store=store)
 
 
+def wake_up_delays(
+    held_by: Controller, via: Controller, instance_id: str, runs: int
+) -> list[float]:
+    """Seconds from creating `echo N` through `via` to its run leaving Pending, for N < runs;
+    each run is seen to end Success with its output, through both controllers."""
+    delays = []
+    for n in range(runs):
+        created = time.monotonic()
+        invoke_id = run_script(via, instance_id, f"echo {n}")
+        wait_status(via, invoke_id, {"Running", "Success"})
+        delays.append(time.monotonic() - created)
+        row = wait_status(held_by, invoke_id, {"Success"})  # reported to the one holding it
+        assert row["Output"] == f"{n}\n"
+        assert result(via, invoke_id)["Output"] == f"{n}\n"
+    return delays
+
+
 def test_work_created_through_one_controller_wakes_an_agent_held_by_another(
     pair: Pair, start_agent: StartAgent
 ) -> None:
     a, b = pair
     agent = start_agent(a)  # its long poll is held by A
-    delays = []
-    for n in range(5):
-        created = time.monotonic()
-        invoke_id = run_script(b, agent.instance_id, f"echo {n}")
-        wait_status(b, invoke_id, {"Running", "Success"})
-        delays.append(time.monotonic() - created)
-        row = wait_status(a, invoke_id, {"Success"})  # reported to A, read through A and B
-        assert row["Output"] == f"{n}\n"
-        assert result(b, invoke_id)["Output"] == f"{n}\n"
+    delays = wake_up_delays(a, b, agent.instance_id, 5)
     # Without a wake-up, A would find the work by asking the store, once a second.
     assert statistics.median(delays) < 0.4, delays
 
@@ -142,21 +153,22 @@ def test_wake_ups_come_back_after_the_database_drops_the_listening_connections(
     invoke_id = run_script(b, agent.instance_id, "echo meanwhile")
     assert wait_status(a, invoke_id, {"Success"})["Output"] == "meanwhile\n"
     wait_for(lambda: len(set(broker_backends(store)) - set(listening)) == 2, what="listening again")
-    delays = []
-    for n in range(3):
-        created = time.monotonic()
-        invoke_id = run_script(b, agent.instance_id, f"echo {n}")
-        wait_status(b, invoke_id, {"Running", "Success"})
-        delays.append(time.monotonic() - created)
+    delays = wake_up_delays(a, b, agent.instance_id, 3)
     assert statistics.median(delays) < 0.4, delays
+
+
+@contextlib.contextmanager
+def relayed(store: str) -> Iterator[tuple[Relay, str]]:
+    """A relay to the store's database, and the store's URL through it."""
+    parts = urllib.parse.urlsplit(store)
+    with relay((parts.hostname or "127.0.0.1", parts.port or 5432)) as link:
+        yield link, parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}").geturl()
 
 
 def test_a_database_gone_away_answers_503_and_loses_nothing(
     start_controller: StartController, start_agent: StartAgent, store: str, tmp_path: Path
 ) -> None:
-    parts = urllib.parse.urlsplit(store)
-    with relay((parts.hostname or "127.0.0.1", parts.port or 5432)) as link:
-        through = parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}").geturl()
+    with relayed(store) as (link, through):
         ctl = start_controller(store=through)
         agent = start_agent(ctl)
         ran = tmp_path / "ran"
@@ -205,9 +217,7 @@ def test_alibabas_agent_is_answered_503_while_the_database_is_away(
 
     pki = make_pki(tmp_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.ca))
-    parts = urllib.parse.urlsplit(store)
-    with relay((parts.hostname or "127.0.0.1", parts.port or 5432)) as link:
-        through = parts._replace(netloc=f"{parts.username}@127.0.0.1:{link.port}").geturl()
+    with relayed(store) as (link, through):
         tls = ("--tls-cert", str(pki.cert), "--tls-key", str(pki.key))
         ctl = start_controller(*tls, store=through)
         agent = OfficialAgent(ctl.url.rstrip("/"), pki.ca)
