@@ -42,7 +42,7 @@ def key_of(c: Db, instance_id: str) -> AgentKey | None:
 def _results(c: Db, sql: str, params: Sequence[object]) -> list[Result]:
     rows = c.execute(sql, params).fetchall()
     ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
-    found = invocations_of(c, invocation_rows(c, ids), with_targets=False)
+    found = invocations_of(c, invocation_rows(c, ids), with_targets=False, with_tags=False)
     by_id = {inv.invoke_id: inv for inv in found}
     return [Result(target=target_of(r), invocation=by_id[r["invoke_id"]]) for r in rows]
 

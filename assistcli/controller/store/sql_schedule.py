@@ -44,18 +44,15 @@ DUE = (  # due, and claimed by nobody (see Store.claim_due)
 
 
 def claim_due(c: Db, now: float, limit: int, lease: float) -> list[Result]:
-    rows = [
-        row
-        for row in c.execute(
-            f"SELECT * FROM targets WHERE {DUE} ORDER BY next_fire LIMIT ?{CLAIM}",
-            (now, now, limit),
-        ).fetchall()
-        if c.execute(  # repeats the selection: of two claims racing for a record, one wins
-            f"UPDATE targets SET fire_lease_until = ? WHERE invoke_id = ? AND instance_id = ? "
-            f"AND {DUE}",
-            (now + lease, row["invoke_id"], row["instance_id"], now, now),
-        ).rowcount
-    ]
+    rows = c.execute(
+        f"SELECT * FROM targets WHERE {DUE} ORDER BY next_fire LIMIT ?{CLAIM}", (now, now, limit)
+    ).fetchall()
+    # The rows read are this transaction's until it commits (locked, or SQLite's one writer),
+    # as a delivery's are (sql_fleet.claim_deliveries): of two claims, the other skipped them.
+    c.executemany(
+        "UPDATE targets SET fire_lease_until = ? WHERE invoke_id = ? AND instance_id = ?",
+        [(now + lease, row["invoke_id"], row["instance_id"]) for row in rows],
+    )
     ids = list(dict.fromkeys(r["invoke_id"] for r in rows))
     rows_of = invocation_rows(c, ids)
     found = invocations_of(c, rows_of, with_targets=False, with_tags=False)  # what plan() needs
