@@ -29,8 +29,9 @@ EXIT_CODES = f"""exit codes:
   10  an http:// URL names a port that closes the connection unanswered (it speaks HTTPS)
 """
 SEVERAL_SERVERS = """
-With --server given several times, the next server is tried after 4 and 6 to 10; when none
-answers, the exit code is the last one's.
+With --server given several times, the next server is tried after 4 and 6 to 10, unless the
+server answered (an HTTP 500 comes from the store they share); when none answers, the exit code
+is the last one's.
 """
 REFUSED = 3
 REGISTERED_ALREADY = 5
